@@ -1,0 +1,2 @@
+"""Hooks and loops."""
+from .hooks import *  # noqa: F401,F403

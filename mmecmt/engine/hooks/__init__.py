@@ -1,0 +1,4 @@
+"""Runner hooks of mmecmt."""
+from .visualization_hook import MultiTaskVisualizationHook
+
+__all__ = ['MultiTaskVisualizationHook']

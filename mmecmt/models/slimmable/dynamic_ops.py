@@ -1,0 +1,173 @@
+"""Dynamic (slimmable) layers: the active width is a leading slice.
+
+Each op runs with ``in = x.size(1)`` input channels (whatever the previous
+op produced) and ``active_out_channels`` output channels (``None`` = full),
+using the leading slice ``[:out, :in]`` of its full weight, as in
+Once-for-All's ``dynamic_op.py``. Who chooses the widths is not their
+business: an architecture's ``set_subnet(spec)`` sets ``active_out_channels``.
+``export(in_channels)`` returns the plain ``nn`` module holding the sliced
+weights (and BN statistics), for deployment.
+"""
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def make_divisible(value: float, divisor: int = 8,
+                   min_value: Optional[int] = None) -> int:
+    """Round ``value`` to the nearest multiple of ``divisor`` (>= min_value),
+    not going more than 10% below it (the MobileNet rule)."""
+    min_value = divisor if min_value is None else min_value
+    new_value = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if new_value < 0.9 * value:
+        new_value += divisor
+    return new_value
+
+
+class DynamicConv2d(nn.Conv2d):
+    """Conv2d running on the leading ``[:out, :in]`` slice of its weight.
+
+    Shapes: x (B, in, H, W) with in <= ``in_channels`` -> (B, out, H', W'),
+    out = ``active_out_channels`` or ``out_channels``. A depthwise conv
+    (``groups == in_channels == out_channels``) keeps out = in = groups.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.is_depthwise = (self.groups > 1
+                             and self.groups == self.in_channels
+                             == self.out_channels)
+        if self.groups > 1 and not self.is_depthwise:
+            raise ValueError(
+                'DynamicConv2d supports groups=1 or depthwise convs, got '
+                f'groups={self.groups} for {self.in_channels}->'
+                f'{self.out_channels} channels')
+        self.active_out_channels: Optional[int] = None
+
+    def active_shape(self, in_channels: int):
+        """(out, in, groups) that run for an input of ``in_channels``."""
+        if in_channels > self.in_channels:
+            raise ValueError(
+                f'{type(self).__name__}: input has {in_channels} channels, '
+                f'more than the full {self.in_channels}')
+        if self.is_depthwise:
+            return in_channels, 1, in_channels
+        out = self.active_out_channels or self.out_channels
+        if not 0 < out <= self.out_channels:
+            raise ValueError(
+                f'{type(self).__name__}: active_out_channels={out} is not '
+                f'in [1, {self.out_channels}]')
+        return out, in_channels, 1
+
+    def forward(self, x: Tensor) -> Tensor:
+        out, in_, groups = self.active_shape(x.size(1))
+        weight = self.weight[:out, :in_]
+        bias = self.bias[:out] if self.bias is not None else None
+        if self.padding_mode != 'zeros':
+            x = F.pad(x, self._reversed_padding_repeated_twice,
+                      mode=self.padding_mode)
+            return F.conv2d(x, weight, bias, self.stride, 0, self.dilation,
+                            groups)
+        return F.conv2d(x, weight, bias, self.stride, self.padding,
+                        self.dilation, groups)
+
+    def export(self, in_channels: int) -> nn.Conv2d:
+        """A plain Conv2d with the active slice's weights."""
+        out, in_, groups = self.active_shape(in_channels)
+        conv = nn.Conv2d(in_channels, out, self.kernel_size, self.stride,
+                         self.padding, self.dilation, groups,
+                         self.bias is not None, self.padding_mode)
+        with torch.no_grad():
+            conv.weight.copy_(self.weight[:out, :in_])
+            if self.bias is not None:
+                conv.bias.copy_(self.bias[:out])
+        return conv.to(self.weight.device)
+
+
+class DynamicBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm2d over the leading ``x.size(1)`` channels.
+
+    Affine parameters and running statistics are sliced like the conv before
+    it; in training mode the running statistics of the slice are updated in
+    place (the slices are views of the full buffers).
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        c = x.size(1)
+        if c > self.num_features:
+            raise ValueError(
+                f'DynamicBatchNorm2d: input has {c} channels, more than '
+                f'the full {self.num_features}')
+        if c == self.num_features:
+            return super().forward(x)
+        exponential_average_factor = 0.0
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # cumulative moving average
+                exponential_average_factor = 1.0 / float(
+                    self.num_batches_tracked)
+            else:
+                exponential_average_factor = self.momentum
+        use_batch_stats = self.training or not self.track_running_stats
+        return F.batch_norm(
+            x,
+            self.running_mean[:c] if self.track_running_stats else None,
+            self.running_var[:c] if self.track_running_stats else None,
+            self.weight[:c] if self.affine else None,
+            self.bias[:c] if self.affine else None,
+            use_batch_stats, exponential_average_factor, self.eps)
+
+    def export(self, in_channels: int) -> nn.BatchNorm2d:
+        """A plain BatchNorm2d with the active slice's parameters and stats."""
+        c = in_channels
+        bn = nn.BatchNorm2d(c, self.eps, self.momentum, self.affine,
+                            self.track_running_stats)
+        with torch.no_grad():
+            if self.affine:
+                bn.weight.copy_(self.weight[:c])
+                bn.bias.copy_(self.bias[:c])
+            if self.track_running_stats:
+                bn.running_mean.copy_(self.running_mean[:c])
+                bn.running_var.copy_(self.running_var[:c])
+                bn.num_batches_tracked.copy_(self.num_batches_tracked)
+        device = (self.weight if self.affine else self.running_mean).device
+        return bn.to(device)
+
+
+class DynamicLinear(nn.Linear):
+    """Linear on the leading ``[:out, :in]`` slice: (B, in) -> (B, out)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.active_out_features: Optional[int] = None
+
+    def active_shape(self, in_features: int):
+        if in_features > self.in_features:
+            raise ValueError(
+                f'DynamicLinear: input has {in_features} features, more '
+                f'than the full {self.in_features}')
+        out = self.active_out_features or self.out_features
+        if not 0 < out <= self.out_features:
+            raise ValueError(
+                f'DynamicLinear: active_out_features={out} is not in '
+                f'[1, {self.out_features}]')
+        return out, in_features
+
+    def forward(self, x: Tensor) -> Tensor:
+        out, in_ = self.active_shape(x.size(-1))
+        bias = self.bias[:out] if self.bias is not None else None
+        return F.linear(x, self.weight[:out, :in_], bias)
+
+    def export(self, in_features: int) -> nn.Linear:
+        out, in_ = self.active_shape(in_features)
+        linear = nn.Linear(in_, out, self.bias is not None)
+        with torch.no_grad():
+            linear.weight.copy_(self.weight[:out, :in_])
+            if self.bias is not None:
+                linear.bias.copy_(self.bias[:out])
+        return linear.to(self.weight.device)
+
+
+DYNAMIC_OPS = (DynamicConv2d, DynamicBatchNorm2d, DynamicLinear)

@@ -1,0 +1,92 @@
+"""Measure a model's multiply-accumulate operations (MACs) with fvcore.
+
+fvcore counts one fused multiply-add as one "flop", so its totals are MACs:
+a ``Conv2d(C_in, C_out, k)`` producing an (N, C_out, H, W) output counts
+``N * C_out * H * W * C_in / groups * k * k`` (the bias is not counted), a
+``Linear(I, O)`` on N rows counts ``N * I * O``. fvcore also adds small
+per-element counts: batch norm in eval mode 2 per input element (1 without
+affine parameters), bilinear upsampling 4 per output element, adaptive average
+pooling 1 per input element. Element-wise operations (activations, additions)
+are not counted (see ``FlopCountAnalysis.unsupported_ops()``).
+"""
+from typing import Sequence, Tuple
+
+import torch
+from torch import nn
+
+
+class _ForwardTensors(nn.Module):
+    """Runs ``model._forward`` (the raw head outputs of an mmengine
+    ``BaseModel``) or, for a plain module, ``model.forward``."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs: torch.Tensor):
+        if hasattr(self.model, '_forward'):
+            return self.model._forward(inputs)
+        return self.model(inputs)
+
+
+def full_input_shape(input_shape: Sequence[int]) -> Tuple[int, int, int, int]:
+    """(H, W) -> (1, 3, H, W); (C, H, W) -> (1, C, H, W); (N, C, H, W) kept."""
+    shape = tuple(int(s) for s in input_shape)
+    if len(shape) == 2:
+        shape = (1, 3) + shape
+    elif len(shape) == 3:
+        shape = (1, ) + shape
+    if len(shape) != 4 or min(shape) < 1:
+        raise ValueError(
+            'input_shape must be (H, W), (C, H, W) or (N, C, H, W) with '
+            f'positive sizes, got {tuple(input_shape)}')
+    return shape
+
+
+def flop_count_analysis(model: nn.Module, input_shape: Sequence[int]):
+    """An fvcore ``FlopCountAnalysis`` of the model on a zero input.
+
+    The module tree of the analysis is rooted at a wrapper, so the names of
+    ``by_module()`` carry a ``model.`` prefix (``flop_count_table`` strips
+    it). Warnings about uncounted operators are
+    switched off; ask the analysis for ``unsupported_ops()``.
+
+    Args:
+        model: an mmengine ``BaseModel`` (its ``_forward`` is analysed) or
+            any module taking one image tensor.
+        input_shape: see :func:`full_input_shape`.
+    """
+    from fvcore.nn import FlopCountAnalysis
+
+    inputs = torch.zeros(full_input_shape(input_shape))
+    device = next((p.device for p in model.parameters()), None)
+    if device is not None:
+        inputs = inputs.to(device)
+    analysis = FlopCountAnalysis(_ForwardTensors(model), (inputs, ))
+    analysis.unsupported_ops_warnings(False)
+    analysis.uncalled_modules_warnings(False)
+    return analysis
+
+
+def count_macs(model: nn.Module, input_shape: Sequence[int]) -> int:
+    """Total MACs of one forward pass on a zero input of ``input_shape``.
+
+    The model is analysed in eval mode without gradients and put back into
+    its previous training mode afterwards.
+
+    Args:
+        model: an mmengine ``BaseModel`` (its ``_forward`` is counted) or any
+            module taking one image tensor.
+        input_shape: (H, W) for one 3-channel image, (C, H, W) or
+            (N, C, H, W).
+
+    Returns:
+        MACs as an exact integer (fvcore's "flops").
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return int(flop_count_analysis(model, input_shape).total())
+    finally:
+        model.train(was_training)

@@ -1,0 +1,31 @@
+"""Config adjustments shared by tools/train.py and tools/test.py."""
+import torch
+from mmengine.config import Config
+
+from .compat import cpu_ddp_wrapper_cfg, init_cpu_distributed
+
+
+def prepare_runner_cfg(cfg: Config) -> Config:
+    """Make ``cfg`` runnable on this machine before ``Runner.from_cfg``.
+
+    With ``cfg.launcher != 'none'`` and no GPU, the gloo process group is
+    started here (mmengine's own initialisation needs CUDA) and DDP gets
+    ``device_ids=None``. Also sets the default scope to ``mmecmt``.
+    """
+    cfg.setdefault('default_scope', 'mmecmt')
+    launcher = cfg.get('launcher', 'none')
+    if launcher != 'none' and not torch.cuda.is_available():
+        if launcher != 'pytorch':
+            raise ValueError(
+                f'launcher {launcher!r} is not supported on CPU; use '
+                '"pytorch" (torchrun / tools/dist_train.sh)')
+        timeout = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout')
+        init_cpu_distributed('gloo', timeout)
+        cfg.env_cfg = cfg.get('env_cfg', {})
+        cfg.env_cfg['dist_cfg'] = dict(backend='gloo')
+        if cfg.get('model_wrapper_cfg') is None:
+            cfg.model_wrapper_cfg = cpu_ddp_wrapper_cfg(
+                cfg.get('find_unused_parameters', False))
+        else:
+            cfg.model_wrapper_cfg.setdefault('device_ids', None)
+    return cfg
