@@ -115,6 +115,9 @@ def test_count_macs_uses_forward_tensors_and_restores_mode():
     assert model.training
     assert count_macs(model.eval(), (4, 4)) == 232
     assert not model.training
+    assert 'forward' not in vars(model)  # the temporary redirection is gone
+    with pytest.raises(AssertionError, match='must not be used'):
+        model(torch.zeros(1, 3, 4, 4))
 
 
 def test_full_input_shape_rejects_bad_shapes():

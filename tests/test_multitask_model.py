@@ -12,7 +12,7 @@ register_all_modules()
 H, W = 32, 48
 
 
-def _fcn(out_channels, in_index=3, in_channels=320):
+def _fcn(out_channels, in_index=3, in_channels=160):
     return dict(
         type='mmseg.FCNHead', in_channels=in_channels, in_index=in_index,
         channels=16, num_convs=1, concat_input=False,
@@ -30,7 +30,7 @@ def build_model(cls_task=False, backbone=None):
     if cls_task:
         tasks['cls_a'] = dict(
             kind='classification', num_classes=5,
-            head=dict(type='ClsTaskHead', in_channels=320, num_classes=5,
+            head=dict(type='ClsTaskHead', in_channels=160, num_classes=5,
                       in_index=3))
     backbone = backbone or dict(
         type='mmpretrain.MobileNetV2', widen_factor=0.5,
@@ -136,7 +136,7 @@ def test_wrong_head_channels_is_a_clear_error():
                       out_indices=(1, 2, 4, 6)),
         tasks=dict(normals=dict(kind='normals', head=_fcn(1)))))
     with pytest.raises(ValueError, match="task 'normals'.*3 channels"):
-        model(torch.zeros(1, 3, 32, 32), mode='tensor')
+        model.eval()(torch.zeros(1, 3, 32, 32), mode='tensor')
 
 
 def test_unknown_kind_is_a_clear_error():
@@ -159,3 +159,21 @@ def test_mmseg_resnet_backbone_with_aspp_head():
                               backbone=backbone, tasks=tasks))
     out = model(torch.zeros(2, 3, 32, 32), mode='tensor')
     assert out['depth'].shape == (2, 1, 32, 32)
+
+
+def test_head_output_size_is_filled_from_the_task():
+    from mmecmt.models.architectures import MultiTaskEncoderDecoder as M
+    from mmecmt.structures import TaskSpec
+    seg = TaskSpec('semseg', 'segmentation', 7)
+    normals = TaskSpec('normals', 'normals')
+    assert M.complete_head_cfg(dict(type='FCNTaskHead'), seg) == dict(
+        type='FCNTaskHead', out_channels=7)
+    assert M.complete_head_cfg(dict(type='mmseg.ASPPHead'), normals) == dict(
+        type='mmseg.ASPPHead', num_classes=3, out_channels=3)
+    assert M.complete_head_cfg(
+        dict(type='mmpretrain.LinearClsHead'),
+        TaskSpec('c', 'classification', 5)) == dict(
+            type='mmpretrain.LinearClsHead', num_classes=5)
+    # explicit values win
+    assert M.complete_head_cfg(dict(type='X', out_channels=2),
+                               seg)['out_channels'] == 2

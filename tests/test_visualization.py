@@ -335,3 +335,22 @@ def test_hook_errors(tmp_path):
     runner.model = SimpleNamespace()
     with pytest.raises(AttributeError, match='task_specs'):
         hook.after_test_iter(runner, 0, {}, [make_sample()])
+
+
+def test_hook_class_names_from_dataset_metainfo(tmp_path):
+    runner = fake_runner(tmp_path)
+    runner.test_dataloader = SimpleNamespace(
+        dataset=SimpleNamespace(metainfo=dict(cls_classes=['a', 'b', 'c'])))
+    bgr = torch.zeros(3, H, W, dtype=torch.uint8)
+    hook = MultiTaskVisualizationHook(draw=True, show_dir='v')
+    hook.after_test_iter(runner, 0, dict(inputs=[bgr]),
+                         [make_sample(sample_idx=0)])
+    saved = cv2.imread(str(tmp_path / '20240101_000000' / 'v' /
+                           'sample_0.png'))[..., ::-1]
+    image = np.zeros((H, W, 3), dtype=np.uint8)
+    kinds = {task: spec.kind for task, spec in runner.model.task_specs.items()}
+    named = draw_multitask_panel(image, make_sample(), kinds,
+                                 class_names=dict(cls=['a', 'b', 'c']))
+    unnamed = draw_multitask_panel(image, make_sample(), kinds)
+    np.testing.assert_array_equal(saved, named)
+    assert (named != unnamed).any()  # 'class 1' vs '1 b'

@@ -25,7 +25,7 @@ def parse_args():
     parser.add_argument('--work-dir', help='the dir to save logs and results')
     parser.add_argument(
         '--show-dir',
-        help='directory (relative to the work dir unless absolute) where '
+        help='directory (under work_dir/<timestamp>/ unless absolute) where '
         'PNG panels (input, then ground truth | prediction per task) are '
         'written')
     parser.add_argument(

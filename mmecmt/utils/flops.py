@@ -9,24 +9,29 @@ affine parameters), bilinear upsampling 4 per output element, adaptive average
 pooling 1 per input element. Element-wise operations (activations, additions)
 are not counted (see ``FlopCountAnalysis.unsupported_ops()``).
 """
+from contextlib import contextmanager
 from typing import Sequence, Tuple
 
 import torch
 from torch import nn
 
 
-class _ForwardTensors(nn.Module):
-    """Runs ``model._forward`` (the raw head outputs of an mmengine
-    ``BaseModel``) or, for a plain module, ``model.forward``."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, inputs: torch.Tensor):
-        if hasattr(self.model, '_forward'):
-            return self.model._forward(inputs)
-        return self.model(inputs)
+@contextmanager
+def _forward_is_forward_tensors(model: nn.Module):
+    """While active, calling ``model(x)`` runs ``model._forward(x)`` (the raw
+    head outputs of an mmengine ``BaseModel``), so that fvcore's trace is
+    rooted at the model itself. Plain modules are left as they are."""
+    if not hasattr(model, '_forward'):
+        yield
+        return
+    previous = model.__dict__.get('forward')
+    model.forward = model._forward
+    try:
+        yield
+    finally:
+        del model.forward
+        if previous is not None:
+            model.forward = previous
 
 
 def full_input_shape(input_shape: Sequence[int]) -> Tuple[int, int, int, int]:
@@ -44,12 +49,13 @@ def full_input_shape(input_shape: Sequence[int]) -> Tuple[int, int, int, int]:
 
 
 def flop_count_analysis(model: nn.Module, input_shape: Sequence[int]):
-    """An fvcore ``FlopCountAnalysis`` of the model on a zero input.
+    """An fvcore ``FlopCountAnalysis`` of the model on a zero input, already
+    run (its results are cached, so ``total()``, ``by_module()`` and
+    ``flop_count_table`` do not trace again).
 
-    The module tree of the analysis is rooted at a wrapper, so the names of
-    ``by_module()`` carry a ``model.`` prefix (``flop_count_table`` strips
-    it). Warnings about uncounted operators are
-    switched off; ask the analysis for ``unsupported_ops()``.
+    Warnings about uncounted operators are switched off; ask the analysis
+    for ``unsupported_ops()``. Call it in eval mode under ``torch.no_grad()``
+    (as :func:`count_macs` does).
 
     Args:
         model: an mmengine ``BaseModel`` (its ``_forward`` is analysed) or
@@ -62,9 +68,11 @@ def flop_count_analysis(model: nn.Module, input_shape: Sequence[int]):
     device = next((p.device for p in model.parameters()), None)
     if device is not None:
         inputs = inputs.to(device)
-    analysis = FlopCountAnalysis(_ForwardTensors(model), (inputs, ))
+    analysis = FlopCountAnalysis(model, (inputs, ))
     analysis.unsupported_ops_warnings(False)
     analysis.uncalled_modules_warnings(False)
+    with _forward_is_forward_tensors(model):
+        analysis.total()  # trace now, while forward is _forward
     return analysis
 
 

@@ -36,7 +36,9 @@ class MultiTaskVisualizationHook(Hook):
             tools). Default ``'vis'``. Validation panels go to the
             sub-folder ``val_iter_<runner.iter>``.
         class_palettes: ``{task: (K, 3) RGB}`` for segmentation tasks.
-        class_names: ``{task: [class names]}`` for classification tasks.
+        class_names: ``{task: [class names]}`` for classification tasks;
+            tasks not given here take the ``<task>_classes`` entry of the
+            val / test dataset's metainfo when it has one.
         min_cell_size: see :func:`draw_multitask_panel`.
         backend_args: mmengine file backend arguments for reading images.
     """
@@ -65,32 +67,36 @@ class MultiTaskVisualizationHook(Hook):
     def after_val_iter(self, runner, batch_idx: int, data_batch: dict,
                        outputs: Sequence) -> None:
         out_dir = osp.join(self.output_dir(runner), f'val_iter_{runner.iter}')
-        self._draw_batch(runner, batch_idx, data_batch, outputs, out_dir)
+        self._draw_batch(runner, batch_idx, data_batch, outputs, out_dir,
+                         'val')
 
     def after_test_iter(self, runner, batch_idx: int, data_batch: dict,
                         outputs: Sequence) -> None:
         self._draw_batch(runner, batch_idx, data_batch, outputs,
-                         self.output_dir(runner))
+                         self.output_dir(runner), 'test')
 
     # ------------------------------------------------------------------
     def output_dir(self, runner) -> str:
-        """Absolute folder of the panels."""
+        """Folder of the panels: show_dir, under work_dir/timestamp unless
+        absolute."""
         show_dir = self.show_dir if self.show_dir is not None else 'vis'
         if osp.isabs(show_dir):
             return show_dir
         return osp.join(runner.work_dir, runner.timestamp, show_dir)
 
     def _draw_batch(self, runner, batch_idx: int, data_batch: dict,
-                    outputs: Sequence, out_dir: str) -> None:
+                    outputs: Sequence, out_dir: str, mode: str) -> None:
         if not self.draw or not self.every_n_inner_iters(
                 batch_idx, self.interval):
             return
         task_kinds = self.task_kinds(runner.model)
+        class_names = self.dataset_class_names(runner, mode, task_kinds)
+        class_names.update(self.class_names)
         for i, sample in enumerate(outputs):
             image = self.load_image(sample, data_batch, i)
             panel = draw_multitask_panel(
-                image, sample, task_kinds, self.class_palettes,
-                self.class_names, self.min_cell_size)
+                image, sample, task_kinds, self.class_palettes, class_names,
+                self.min_cell_size)
             save_panel(
                 osp.join(out_dir,
                          self.panel_name(sample, batch_idx, i) + '.png'),
@@ -107,6 +113,21 @@ class MultiTaskVisualizationHook(Hook):
                 'MultiTaskVisualizationHook needs a multi-task model such as '
                 'MultiTaskEncoderDecoder')
         return task_kinds_of(model.task_specs)
+
+    @staticmethod
+    def dataset_class_names(runner, mode: str,
+                            task_kinds: Mapping[str, str]) -> Dict[str, list]:
+        """``{task: metainfo['<task>_classes']}`` of the classification
+        tasks, read from the runner's ``<mode>_dataloader`` dataset (empty
+        when the runner has no such loader or the metainfo no such key)."""
+        loader = getattr(runner, f'{mode}_dataloader', None)
+        metainfo = getattr(getattr(loader, 'dataset', None), 'metainfo',
+                           None) or {}
+        return {
+            task: list(metainfo[f'{task}_classes'])
+            for task, kind in task_kinds.items()
+            if kind == 'classification' and f'{task}_classes' in metainfo
+        }
 
     def load_image(self, sample, data_batch: Optional[dict],
                    index: int) -> np.ndarray:

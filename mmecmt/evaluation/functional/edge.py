@@ -9,8 +9,8 @@ pixels are matched to the ground-truth edge pixels:
   two pixels whose Euclidean distance is ``<= max_dist * diagonal`` of the
   image (``max_dist`` = 0.0075 by default, 0.011 is used for NYUD). Each pixel
   is matched at most once, so two predicted pixels next to a single
-  ground-truth pixel give one match, not two. Solved with Hopcroft-Karp
-  (``scipy.sparse.csgraph.maximum_bipartite_matching``); the cardinality is
+  ground-truth pixel give one match, not two. Solved as a unit-capacity
+  max flow (``scipy.sparse.csgraph.maximum_flow``, Dinic); the cardinality is
   that of the BSDS ``correspondPixels`` matching (which also minimises the
   summed distance among maximum matchings; the counts do not depend on it).
 * ``matching='distance_transform'``: a predicted pixel counts as matched when
@@ -33,9 +33,8 @@ predicted edges lower the precision.
 from typing import Dict, Sequence
 
 import numpy as np
-from scipy import ndimage
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import maximum_bipartite_matching
+from scipy.sparse.csgraph import maximum_flow
 
 from .accumulator import (Accumulator, Statistics, check_same_shape,
                           safe_ratio, to_numpy)
@@ -100,38 +99,71 @@ def _check_inputs(prob, gt):
     return prob, gt
 
 
-def _adjacency(cand_y, cand_x, gt_mask, tol) -> csr_matrix:
+def _adjacency(cand, shape, gt_mask, tol) -> csr_matrix:
     """Sparse (n_cand, n_gt) adjacency: candidate i -- gt pixel j within tol.
 
-    Columns index the ground-truth pixels in row-major order.
+    Args:
+        cand: (n_cand,) flat indices of the candidate predicted pixels.
+        shape: (H, W).
+        gt_mask: (H, W) bool ground-truth edge pixels; column j is the j-th
+            of them in row-major order.
+        tol: tolerance in pixels.
+
+    Built from the ground-truth side (usually the smaller set): for every
+    offset within the tolerance, look up which candidate sits there.
     """
-    h, w = gt_mask.shape
-    gt_id = np.full((h, w), -1, dtype=np.int64)
-    n_gt = int(gt_mask.sum())
-    gt_id[gt_mask] = np.arange(n_gt)
+    h, w = shape
+    cand_rank = np.full(h * w, -1, dtype=np.int64)
+    cand_rank[cand] = np.arange(cand.size)
+    cand_rank = cand_rank.reshape(h, w)
+    gt_y, gt_x = np.nonzero(gt_mask)
+    gt_index = np.arange(gt_y.size)
     rows, cols = [], []
-    cand_index = np.arange(cand_y.size)
     for dy, dx in neighbour_offsets(tol):
-        ny = cand_y + dy
-        nx = cand_x + dx
+        ny = gt_y + dy
+        nx = gt_x + dx
         inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
-        j = np.full(cand_y.size, -1, dtype=np.int64)
-        j[inside] = gt_id[ny[inside], nx[inside]]
-        hit = j >= 0
-        rows.append(cand_index[hit])
-        cols.append(j[hit])
-    rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-    cols = np.concatenate(cols) if cols else np.zeros(0, np.int64)
-    data = np.ones(rows.size, dtype=np.int8)
-    return csr_matrix((data, (rows, cols)), shape=(cand_y.size, n_gt))
+        i = np.full(gt_y.size, -1, dtype=np.int64)
+        i[inside] = cand_rank[ny[inside], nx[inside]]
+        hit = i >= 0
+        rows.append(i[hit])
+        cols.append(gt_index[hit])
+    rows = np.concatenate(rows)
+    cols = np.concatenate(cols)
+    data = np.ones(rows.size, dtype=np.int32)
+    return csr_matrix((data, (rows, cols)), shape=(cand.size, gt_y.size))
 
 
-def _matching_size(adjacency: csr_matrix) -> int:
-    if adjacency.shape[0] == 0 or adjacency.shape[1] == 0 or \
-            adjacency.nnz == 0:
+def maximum_matching_size(adjacency: csr_matrix) -> int:
+    """Cardinality of a maximum matching of a bipartite graph.
+
+    Args:
+        adjacency: (n_left, n_right) sparse matrix, non-zero = edge.
+
+    Solved as a unit-capacity max flow with Dinic's algorithm (on unit
+    networks this is the Hopcroft-Karp algorithm). ``scipy``'s
+    ``maximum_bipartite_matching`` gives the same count but was measured
+    here to take > 100 s (vs 0.15 s) on near-perfect 15k x 15k instances.
+    """
+    n_left, n_right = adjacency.shape
+    coo = adjacency.tocoo()
+    if n_left == 0 or n_right == 0 or coo.nnz == 0:
         return 0
-    match = maximum_bipartite_matching(adjacency, perm_type='column')
-    return int(np.count_nonzero(match >= 0))
+    # Nodes: left 0..n_left-1, right n_left.., source, sink. Only left /
+    # right nodes that have an edge enter the network.
+    left = np.unique(coo.row)
+    right = np.unique(coo.col)
+    n = n_left + n_right + 2
+    source, sink = n - 2, n - 1
+    rows = np.concatenate([np.full(left.size, source), coo.row,
+                           n_left + right])
+    cols = np.concatenate([left, n_left + coo.col,
+                           np.full(right.size, sink)])
+    network = csr_matrix(
+        (np.ones(rows.size, dtype=np.int32), (rows, cols)), shape=(n, n))
+    network.sum_duplicates()
+    network.data[:] = 1
+    return int(maximum_flow(network, source, sink, method='dinic').flow_value)
 
 
 def edge_statistics(prob, gt, thresholds: Sequence[float] = None,
@@ -183,68 +215,75 @@ def edge_statistics(prob, gt, thresholds: Sequence[float] = None,
     cand = cand[np.argsort(-flat_prob[cand], kind='stable')]
     neg_sorted = -flat_prob[cand]
     prefix_len = np.searchsorted(neg_sorted, -thr, side='right')
-    cand_y, cand_x = np.divmod(cand, prob.shape[1])
 
-    if matching == 'one_to_one':
-        count_matches = _OneToOneCounter(cand_y, cand_x, gt_mask, tol)
-    else:
-        count_matches = _DistanceTransformCounter(cand_y, cand_x, gt_mask,
-                                                  tol)
-    previous_len, previous = None, None
-    for i in range(k):
+    count_matches = _CandidateGraph(cand, gt_mask, tol, matching)
+    # From the highest threshold down: the edge sets grow (without thinning),
+    # so the previous matching size is a lower bound for the next one.
+    previous_len, previous = None, (0, 0, 0)
+    for i in reversed(range(k)):
         n_above = int(prefix_len[i])
         if n_above == previous_len:  # same edge set as the last threshold
             counts = previous
-        else:
-            if thin:
-                mask = np.zeros(prob.shape, dtype=bool)
-                mask.flat[cand[:n_above]] = True
-                rows = np.flatnonzero(thin_mask(mask).ravel()[cand])
-            else:
-                rows = slice(0, n_above)
+        elif thin:
+            mask = np.zeros(prob.shape, dtype=bool)
+            mask.flat[cand[:n_above]] = True
+            rows = np.flatnonzero(thin_mask(mask).ravel()[cand])
             counts = count_matches(rows)
+        else:
+            counts = count_matches(slice(0, n_above), lower=previous[0])
         out['matched_pred'][i], out['total_pred'][i], \
             out['matched_gt'][i] = counts
         previous_len, previous = n_above, counts
     return out
 
 
-class _OneToOneCounter:
-    """Maximum bipartite matching between candidate rows and gt pixels."""
+class _CandidateGraph:
+    """Which candidate pixels lie within the tolerance of which gt pixels.
 
-    def __init__(self, cand_y, cand_x, gt_mask, tol):
-        self.adjacency = _adjacency(cand_y, cand_x, gt_mask, tol)
+    Rows are candidates in decreasing probability, so the edge set of a
+    threshold (without thinning) is a row prefix of n rows. Then
 
-    def __call__(self, rows):
-        """(matched_pred, total_pred, matched_gt) of the candidates ``rows``
-        (a slice or an index array)."""
+    * the distance-transform counts are closed-form: matched predictions =
+      rows of the prefix with a neighbour, matched gt = gt pixels whose
+      first (highest-probability) neighbour lies in the prefix;
+    * these two counts bound the one-to-one matching size from above; when a
+      known lower bound (the size at a higher threshold) meets that bound,
+      no matching is run.
+    """
+
+    def __init__(self, cand, gt_mask, tol, matching):
+        self.matching = matching
+        self.adjacency = _adjacency(cand, gt_mask.shape, gt_mask, tol)
+        has_edge = np.diff(self.adjacency.indptr) > 0
+        self.rows_with_edge = np.concatenate([[0], np.cumsum(has_edge)])
+        csc = self.adjacency.tocsc()
+        csc.sort_indices()
+        nonempty = np.diff(csc.indptr) > 0
+        self.first_row = np.sort(csc.indices[csc.indptr[:-1][nonempty]])
+
+    def __call__(self, rows, lower: int = 0):
+        """(matched_pred, total_pred, matched_gt) of the candidates ``rows``.
+
+        Args:
+            rows: ``slice(0, n)`` (a prefix) or an index array (thinned set).
+            lower: a known lower bound of the one-to-one matching size of a
+                prefix (the size at a higher threshold).
+        """
+        if isinstance(rows, slice):
+            n = rows.stop
+            near_pred = int(self.rows_with_edge[n])
+            near_gt = int(np.searchsorted(self.first_row, n, side='left'))
+            if self.matching == 'distance_transform':
+                return near_pred, n, near_gt
+            upper = min(near_pred, near_gt)
+            if upper == lower:
+                return upper, n, upper
         sub = self.adjacency[rows]
-        m = _matching_size(sub)
+        if self.matching == 'distance_transform':
+            return (int(np.count_nonzero(np.diff(sub.indptr))), sub.shape[0],
+                    int(np.unique(sub.indices).size))
+        m = maximum_matching_size(sub)
         return m, sub.shape[0], m
-
-
-class _DistanceTransformCounter:
-    """Pixels within the tolerance of the other set (no one-to-one)."""
-
-    def __init__(self, cand_y, cand_x, gt_mask, tol):
-        self.cand_y, self.cand_x = cand_y, cand_x
-        self.gt_mask = gt_mask
-        self.tol = tol * (1 + _TOL_SLACK)
-        self.n_gt = int(gt_mask.sum())
-        self.dist_to_gt = ndimage.distance_transform_edt(~gt_mask) \
-            if self.n_gt else None
-
-    def __call__(self, rows):
-        ys, xs = self.cand_y[rows], self.cand_x[rows]
-        n_pred = int(ys.size)
-        if n_pred == 0 or self.n_gt == 0:
-            return 0, n_pred, 0
-        pred_mask = np.zeros(self.gt_mask.shape, dtype=bool)
-        pred_mask[ys, xs] = True
-        dist_to_pred = ndimage.distance_transform_edt(~pred_mask)
-        m_pred = int(np.count_nonzero(self.dist_to_gt[ys, xs] <= self.tol))
-        m_gt = int(np.count_nonzero(dist_to_pred[self.gt_mask] <= self.tol))
-        return m_pred, n_pred, m_gt
 
 
 def edge_scores(stats: Statistics,

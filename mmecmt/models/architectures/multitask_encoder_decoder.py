@@ -73,7 +73,10 @@ class MultiTaskEncoderDecoder(BaseModel):
     """Shared backbone (+ optional neck) and one head and loss per task.
 
     ``tasks`` maps each task name to ``dict(kind=..., num_classes=...,
-    head=<head config>, loss=<loss config>)``. A head is called as
+    head=<head config>, loss=<loss config>)``; a head config without
+    ``out_channels`` / ``num_classes`` gets them from the task (see
+    :meth:`complete_head_cfg`), and a missing ``loss`` is the kind's default
+    (REFERENCE.md §3 weights). A head is called as
     ``head(feats)`` on the backbone's (or neck's) multi-level features and
     returns (B, C, h, w) for a dense task or (B, C) for classification; so the
     plugin's heads, mmseg decode heads (``mmseg.ASPPHead`` ...) and mmpretrain
@@ -117,8 +120,28 @@ class MultiTaskEncoderDecoder(BaseModel):
             loss_cfg = task_cfg.pop('loss', None)
             spec = TaskSpec.from_cfg(name, task_cfg)
             self.task_specs[name] = spec
-            self.heads[name] = MODELS.build(head_cfg)
+            self.heads[name] = MODELS.build(
+                self.complete_head_cfg(head_cfg, spec))
             self.task_losses[name] = self._build_loss(spec, loss_cfg)
+
+    @staticmethod
+    def complete_head_cfg(head_cfg: dict, spec: TaskSpec) -> dict:
+        """Fill the head's output size from the task when the config leaves
+        it out: ``out_channels`` for the plugin's heads, ``num_classes`` (and
+        ``out_channels``) for ``mmseg.*`` / ``mmpretrain.*`` heads."""
+        head_cfg = dict(head_cfg)
+        if 'out_channels' in head_cfg or 'num_classes' in head_cfg:
+            return head_cfg
+        head_type = head_cfg.get('type')
+        scope = head_type.split('.')[0] if isinstance(head_type, str) \
+            and '.' in head_type else None
+        if scope in ('mmseg', 'mmpretrain'):
+            head_cfg['num_classes'] = spec.out_channels
+            if scope == 'mmseg':
+                head_cfg['out_channels'] = spec.out_channels
+        else:
+            head_cfg['out_channels'] = spec.out_channels
+        return head_cfg
 
     @staticmethod
     def _build_loss(spec: TaskSpec, loss_cfg: Optional[dict]) -> nn.Module:
