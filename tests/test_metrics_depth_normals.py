@@ -4,10 +4,9 @@ import math
 import numpy as np
 import pytest
 
-from mmecmt.evaluation.functional import (DepthAccumulator,
-                                          NormalsAccumulator, depth_scores,
-                                          depth_statistics, histogram_median,
-                                          normal_angles)
+from mmecmt.evaluation.functional import (DepthAccumulator, NormalsAccumulator,
+                                          depth_scores, depth_statistics,
+                                          histogram_median, normal_angles)
 
 
 def test_depth_rmse_absrel_delta1_with_invalid_pixels():
@@ -54,16 +53,18 @@ def _normals_case():
     """(3, 1, 6) maps: angles 0, 20, 45, 90, 180 and one invalid pixel."""
     s20, c20 = math.sin(math.radians(20)), math.cos(math.radians(20))
     pred = np.array([[0, 0, 2], [s20, 0, c20], [1, 0, 1], [1, 0, 0],
-                     [0, 0, -1], [1, 0, 0]], dtype=np.float64).T[:, None]
-    gt = np.array([[0, 0, 1], [0, 0, 1], [0, 0, 1], [0, 0, 1], [0, 0, 1],
-                   [0, 0, 0]], dtype=np.float64).T[:, None]
+                     [0, 0, -1], [1, 0, 0]],
+                    dtype=np.float64).T[:, None]
+    gt = np.array(
+        [[0, 0, 1], [0, 0, 1], [0, 0, 1], [0, 0, 1], [0, 0, 1], [0, 0, 0]],
+        dtype=np.float64).T[:, None]
     return pred, gt
 
 
 def test_normal_angles_identical_orthogonal_opposite():
     pred, gt = _normals_case()
-    np.testing.assert_allclose(normal_angles(pred, gt),
-                               [0, 20, 45, 90, 180], atol=1e-9)
+    np.testing.assert_allclose(normal_angles(pred, gt), [0, 20, 45, 90, 180],
+                               atol=1e-9)
 
 
 def test_normals_scores_by_hand():
@@ -71,8 +72,8 @@ def test_normals_scores_by_hand():
     s = NormalsAccumulator().update(pred, gt).compute()
     assert s['mean'] == pytest.approx(335 / 5)
     assert s['median'] == pytest.approx(45, abs=0.01)
-    assert s['rmse'] == pytest.approx(math.sqrt((400 + 2025 + 8100 + 32400)
-                                                / 5))
+    assert s['rmse'] == pytest.approx(
+        math.sqrt((400 + 2025 + 8100 + 32400) / 5))
     assert s['within_11.25'] == pytest.approx(1 / 5)
     assert s['within_22.5'] == pytest.approx(2 / 5)
     assert s['within_30'] == pytest.approx(2 / 5)

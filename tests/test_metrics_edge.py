@@ -41,19 +41,25 @@ def test_thresholds_and_tolerance():
 def test_two_predictions_near_one_gt_pixel_match_once():
     prob, gt = _maps({(1, 1): 0.9, (1, 2): 0.9}, [(1, 1)])
     one = edge_statistics(prob, gt, max_dist=TOL_ONE)
-    assert _at(one, 0.5) == dict(matched_pred=1, total_pred=2,
-                                 matched_gt=1, total_gt=1)
+    assert _at(one, 0.5) == dict(matched_pred=1,
+                                 total_pred=2,
+                                 matched_gt=1,
+                                 total_gt=1)
     s = edge_scores(one, edge_thresholds())
     # P = 1/2, R = 1 -> F = 2/3 (below 0.9); above 0.9 nothing is predicted
     assert s['odsF'] == pytest.approx(2 / 3)
     assert s['ods_threshold'] == pytest.approx(0.01)
     # a distance transform counts both predictions: optimistic F = 1
-    dt = edge_statistics(prob, gt, max_dist=TOL_ONE,
+    dt = edge_statistics(prob,
+                         gt,
+                         max_dist=TOL_ONE,
                          matching='distance_transform')
     assert _at(dt, 0.5)['matched_pred'] == 2
     acc = EdgeAccumulator(max_dist=TOL_ONE, matching='distance_transform')
-    assert acc.add(dt).compute() == {'odsF_dt': 1.0,
-                                     'ods_threshold_dt': pytest.approx(0.01)}
+    assert acc.add(dt).compute() == {
+        'odsF_dt': 1.0,
+        'ods_threshold_dt': pytest.approx(0.01)
+    }
 
 
 def test_one_to_one_needs_augmenting_path():
@@ -96,7 +102,9 @@ def test_ignored_pixels_leave_prediction_and_gt():
     gt[0, 0] = 255
     st = edge_statistics(prob, gt, max_dist=TOL_ONE)
     # gt (0, 3) is not near any prediction: R = 1/2, P = 1
-    assert _at(st, 0.5) == dict(matched_pred=1, total_pred=1, matched_gt=1,
+    assert _at(st, 0.5) == dict(matched_pred=1,
+                                total_pred=1,
+                                matched_gt=1,
                                 total_gt=2)
 
 
@@ -138,8 +146,10 @@ def test_thinning_and_thin_option():
     assert _at(thick, 0.5)['matched_pred'] == 16
     assert _at(thick, 0.5)['total_pred'] == 48
     thinned = edge_statistics(prob, gt, thin=True)
-    assert _at(thinned, 0.5) == dict(matched_pred=14, total_pred=14,
-                                     matched_gt=14, total_gt=16)
+    assert _at(thinned, 0.5) == dict(matched_pred=14,
+                                     total_pred=14,
+                                     matched_gt=14,
+                                     total_gt=16)
 
 
 def test_bad_input_raises():
@@ -151,3 +161,45 @@ def test_bad_input_raises():
         edge_statistics(prob, gt)
     with pytest.raises(ValueError, match='matching'):
         EdgeAccumulator(matching='hungarian')
+
+
+def _brute_force_counts(prob, gt, t, tol, thin_first=False):
+    """Counts at one threshold from an explicit distance matrix."""
+    valid = gt != 255
+    pred = valid & (prob >= np.float32(t))
+    if thin_first:
+        pred = thin(pred)
+    gts = valid & (gt == 1)
+    p = np.argwhere(pred)
+    g = np.argwhere(gts)
+    if len(p) == 0 or len(g) == 0:
+        return 0, len(p), 0, 0, 0
+    d = np.linalg.norm(p[:, None, :] - g[None, :, :], axis=2)
+    near = d <= tol + 1e-9
+    match = maximum_bipartite_matching(csr_matrix(near.astype(np.int32)),
+                                       perm_type='column')
+    return (int((match >= 0).sum()), len(p), int(near.any(1).sum()),
+            int(near.any(0).sum()), len(g))
+
+
+@pytest.mark.parametrize('thin_first', [False, True])
+def test_all_thresholds_against_brute_force(thin_first):
+    rng = np.random.default_rng(3)
+    shape = (12, 16)  # diagonal 20: max_dist 0.075 -> 1.5 px
+    gt = (rng.random(shape) < 0.15).astype(np.uint8)
+    gt[0, :4] = 255
+    prob = rng.random(shape).astype(np.float32)
+    one = edge_statistics(prob, gt, max_dist=0.075, thin=thin_first)
+    dt = edge_statistics(prob,
+                         gt,
+                         max_dist=0.075,
+                         thin=thin_first,
+                         matching='distance_transform')
+    for i, t in enumerate(edge_thresholds()):
+        m, n_pred, near_pred, near_gt, n_gt = _brute_force_counts(
+            prob, gt, t, 1.5, thin_first)
+        assert (one['matched_pred'][i], one['total_pred'][i],
+                one['matched_gt'][i], one['total_gt'][i]) == \
+            (m, n_pred, m, n_gt), t
+        assert (dt['matched_pred'][i], dt['matched_gt'][i]) == \
+            (near_pred, near_gt), t

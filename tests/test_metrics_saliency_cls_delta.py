@@ -7,8 +7,7 @@ from mmecmt.evaluation.functional import (ClassificationAccumulator,
                                           SaliencyAccumulator,
                                           classification_statistics,
                                           extract_primary_scores,
-                                          saliency_scores,
-                                          saliency_statistics,
+                                          saliency_scores, saliency_statistics,
                                           saliency_thresholds)
 
 PROB = np.array([[0.9, 0.6, 0.4], [0.2, 0.7, 0.0]])
@@ -81,11 +80,15 @@ def test_delta_m_signs_and_percent():
     tasks = {'semseg': 'segmentation', 'depth': 'depth'}
     ref = {'semseg': 0.40, 'depth': 0.50, 'unused': 1.0}
     # mIoU +10 %, rmse 10 % higher (worse) -> 0
-    assert compute_delta_m({'semseg': 0.44, 'depth': 0.55}, ref,
-                           tasks) == pytest.approx(0.0)
+    assert compute_delta_m({
+        'semseg': 0.44,
+        'depth': 0.55
+    }, ref, tasks) == pytest.approx(0.0)
     # rmse 10 % lower (better) -> (+10 + 10) / 2
-    assert compute_delta_m({'semseg': 0.44, 'depth': 0.45}, ref,
-                           tasks) == pytest.approx(10.0)
+    assert compute_delta_m({
+        'semseg': 0.44,
+        'depth': 0.45
+    }, ref, tasks) == pytest.approx(10.0)
     # normals mean angle 20 vs 16 -> -25 %
     assert compute_delta_m({'n': 20.0}, {'n': 16.0},
                            {'n': dict(kind='normals')}) == \
@@ -105,11 +108,16 @@ def test_delta_m_bad_input_raises():
 
 
 def test_extract_primary_scores():
-    metrics = {'val/semseg/mIoU': 0.4, 'val/semseg/aAcc': 0.7,
-               'val/edge/odsF': 0.6}
+    metrics = {
+        'val/semseg/mIoU': 0.4,
+        'val/semseg/aAcc': 0.7,
+        'val/edge/odsF': 0.6
+    }
     tasks = {'semseg': 'segmentation', 'edge': 'edge'}
     assert extract_primary_scores(metrics, tasks, prefix='val') == \
         {'semseg': 0.4, 'edge': 0.6}
     with pytest.raises(KeyError, match='edge/odsF_dt'):
-        extract_primary_scores(metrics, tasks, prefix='val',
+        extract_primary_scores(metrics,
+                               tasks,
+                               prefix='val',
                                edge_matching='distance_transform')

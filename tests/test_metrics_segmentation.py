@@ -43,8 +43,8 @@ def test_class_only_in_prediction_counts_with_iou_zero():
 def test_prediction_at_ignored_pixel_does_not_matter():
     pred = PRED.copy()
     pred[1, 1] = 99  # out of range, but at an ignored pixel
-    np.testing.assert_array_equal(
-        confusion_matrix(pred, GT, 4), confusion_matrix(PRED, GT, 4))
+    np.testing.assert_array_equal(confusion_matrix(pred, GT, 4),
+                                  confusion_matrix(PRED, GT, 4))
 
 
 def test_bad_labels_and_shapes_raise():

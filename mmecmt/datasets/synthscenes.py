@@ -96,6 +96,22 @@ class SynthScenesDataset(NYUDv2Dataset):
     DEFAULT_TASKS = ('semseg', 'depth', 'normals', 'edge', 'sal')
     METAINFO: dict = dict()
 
+    @staticmethod
+    def _ensure_generated(data_root: str, generate: dict) -> None:
+        """Generate the data once: under torch.distributed rank 0 writes it
+        while the other ranks wait at a barrier, then everyone checks it."""
+        from mmengine.dist import barrier, get_dist_info
+
+        from .synthscenes_generator import ensure_synthscenes
+        rank, world_size = get_dist_info()
+        if world_size > 1 and rank != 0:
+            barrier()  # wait for rank 0 to finish writing
+            ensure_synthscenes(data_root, **generate)
+            return
+        ensure_synthscenes(data_root, **generate)
+        if world_size > 1:
+            barrier()
+
     def __init__(self,
                  data_root: str,
                  split: str = 'train',
@@ -108,8 +124,7 @@ class SynthScenesDataset(NYUDv2Dataset):
                 raise TypeError(f'SynthScenesDataset takes class names from '
                                 f'{META_FILE}; {arg} is not an argument')
         if generate is not None:
-            from .synthscenes_generator import ensure_synthscenes
-            ensure_synthscenes(data_root, **dict(generate))
+            self._ensure_generated(data_root, dict(generate))
         meta = read_synthscenes_meta(data_root)
         self.synthscenes_meta = meta
         merged = dict(semseg_classes=tuple(meta['classes']))

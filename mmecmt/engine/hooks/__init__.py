@@ -1,4 +1,5 @@
 """Runner hooks of mmecmt."""
+from .cikd_hook import CIKDHook
 from .visualization_hook import MultiTaskVisualizationHook
 
-__all__ = ['MultiTaskVisualizationHook']
+__all__ = ['MultiTaskVisualizationHook', 'CIKDHook']

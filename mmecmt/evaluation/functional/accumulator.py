@@ -75,7 +75,8 @@ class Accumulator:
         """Add one sample given its prediction and ground truth."""
         return self.add(self.statistics(pred, gt))
 
-    def add(self, stats: Mapping[str, np.ndarray],
+    def add(self,
+            stats: Mapping[str, np.ndarray],
             num_samples: int = 1) -> 'Accumulator':
         """Add precomputed statistics (of ``num_samples`` samples)."""
         dense = self._expand(stats)

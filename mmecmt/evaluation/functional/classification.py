@@ -12,9 +12,10 @@ from .accumulator import Accumulator, Statistics, check_same_shape, to_numpy
 CLS_IGNORE_INDEX = -1
 
 
-def classification_statistics(pred_label, gt_label,
-                              ignore_index: int = CLS_IGNORE_INDEX
-                              ) -> Statistics:
+def classification_statistics(
+        pred_label,
+        gt_label,
+        ignore_index: int = CLS_IGNORE_INDEX) -> Statistics:
     """Correct / labelled counts.
 
     Args:

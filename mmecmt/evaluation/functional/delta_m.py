@@ -33,9 +33,8 @@ FRACTION_KINDS = ('segmentation', 'edge', 'saliency', 'classification')
 
 def task_kind(name: str, task) -> str:
     """The kind of a task given as a kind string, a TaskSpec or a dict."""
-    kind = task if isinstance(task, str) else (
-        task.get('kind') if isinstance(task, Mapping) else
-        getattr(task, 'kind', None))
+    kind = task if isinstance(task, str) else (task.get('kind') if isinstance(
+        task, Mapping) else getattr(task, 'kind', None))
     if kind not in TASK_KINDS:
         raise ValueError(f'task {name!r}: unknown kind {kind!r}; valid kinds '
                          f'are {sorted(TASK_KINDS)}')
@@ -54,11 +53,11 @@ def primary_metric(kind: str, edge_matching: str = 'one_to_one') -> str:
     return name
 
 
-def extract_primary_scores(metrics: Mapping[str, float],
-                           tasks: Mapping[str, object],
-                           prefix: Optional[str] = None,
-                           edge_matching: str = 'one_to_one'
-                           ) -> Dict[str, float]:
+def extract_primary_scores(
+        metrics: Mapping[str, float],
+        tasks: Mapping[str, object],
+        prefix: Optional[str] = None,
+        edge_matching: str = 'one_to_one') -> Dict[str, float]:
     """Pick ``'<task>/<primary>'`` out of a flat metric dict.
 
     Args:
@@ -82,8 +81,8 @@ def extract_primary_scores(metrics: Mapping[str, float],
     return out
 
 
-def compute_delta_m(scores: Mapping[str, float],
-                    stl_reference: Mapping[str, float],
+def compute_delta_m(scores: Mapping[str, float], stl_reference: Mapping[str,
+                                                                        float],
                     tasks: Mapping[str, object]) -> float:
     """Delta_m in percent over the tasks of ``tasks``.
 
@@ -107,16 +106,17 @@ def compute_delta_m(scores: Mapping[str, float],
     total = 0.0
     for name, task in tasks.items():
         kind = task_kind(name, task)
-        for what, source in (('score', scores),
-                             ('single-task reference', stl_reference)):
+        for what, source in (('score', scores), ('single-task reference',
+                                                 stl_reference)):
             if name not in source:
                 raise KeyError(f'Delta_m: no {what} for task {name!r}; given '
                                f'for {sorted(source)}')
         value = float(scores[name])
         ref = float(stl_reference[name])
         if not math.isfinite(ref) or ref == 0:
-            raise ValueError(f'Delta_m: single-task reference of task '
-                             f'{name!r} must be finite and non-zero, got {ref}')
+            raise ValueError(
+                f'Delta_m: single-task reference of task {name!r} must be '
+                f'finite and non-zero, got {ref}')
         if not math.isfinite(value):
             raise ValueError(f'Delta_m: score of task {name!r} is {value}')
         if kind in FRACTION_KINDS:

@@ -52,11 +52,11 @@ def depth_statistics(pred, gt) -> Statistics:
     ratio = np.full_like(p, np.inf)
     ratio[positive] = np.maximum(p[positive] / g[positive],
                                  g[positive] / p[positive])
-    return dict(
-        sq_err_sum=np.float64(np.sum(err * err)),
-        abs_rel_sum=np.float64(np.sum(np.abs(err) / g)),
-        delta1_count=np.int64(np.count_nonzero(ratio < DELTA1_THRESHOLD)),
-        valid_count=np.int64(p.size))
+    return dict(sq_err_sum=np.float64(np.sum(err * err)),
+                abs_rel_sum=np.float64(np.sum(np.abs(err) / g)),
+                delta1_count=np.int64(
+                    np.count_nonzero(ratio < DELTA1_THRESHOLD)),
+                valid_count=np.int64(p.size))
 
 
 def depth_scores(stats: Statistics) -> Dict[str, float]:
@@ -64,10 +64,9 @@ def depth_scores(stats: Statistics) -> Dict[str, float]:
     n = float(stats['valid_count'])
     if n == 0:
         return dict(rmse=np.nan, abs_rel=np.nan, delta1=np.nan)
-    return dict(
-        rmse=float(np.sqrt(float(stats['sq_err_sum']) / n)),
-        abs_rel=float(stats['abs_rel_sum']) / n,
-        delta1=float(stats['delta1_count']) / n)
+    return dict(rmse=float(np.sqrt(float(stats['sq_err_sum']) / n)),
+                abs_rel=float(stats['abs_rel_sum']) / n,
+                delta1=float(stats['delta1_count']) / n)
 
 
 class DepthAccumulator(Accumulator):

@@ -58,8 +58,8 @@ def normal_angles(pred, gt) -> np.ndarray:
                          'pixels')
     p = p / np.maximum(np.linalg.norm(p, axis=0, keepdims=True), 1e-12)
     g = g / np.linalg.norm(g, axis=0, keepdims=True)
-    angles = 2.0 * np.arctan2(
-        np.linalg.norm(p - g, axis=0), np.linalg.norm(p + g, axis=0))
+    angles = 2.0 * np.arctan2(np.linalg.norm(p - g, axis=0),
+                              np.linalg.norm(p + g, axis=0))
     return np.degrees(angles)
 
 
@@ -71,7 +71,9 @@ def num_angle_bins(bin_width: float) -> int:
 
 
 def normals_statistics(
-        pred, gt, bin_width: float = DEFAULT_BIN_WIDTH,
+        pred,
+        gt,
+        bin_width: float = DEFAULT_BIN_WIDTH,
         within: Sequence[float] = WITHIN_THRESHOLDS) -> Statistics:
     """Summable statistics of one normal map.
 
@@ -83,23 +85,23 @@ def normals_statistics(
     Returns:
         dict: ``angle_sum``, ``angle_sq_sum`` (float64 scalars), ``count``
         (int64 scalar), ``within_count`` ((len(within),) int64, angles < t),
-        and the sparse histogram ``hist_bins`` ((B,) int32 bin indices) with
-        ``hist_counts`` ((B,) int32). Bin i covers ``[i w, (i + 1) w)``; the
-        last bin also holds 180.
+        and the sparse histogram ``hist_bins`` ((B,) bin indices; uint16
+        up to 65536 bins, else int32) with ``hist_counts`` ((B,) int32).
+        Bin i covers ``[i w, (i + 1) w)``; the last bin also holds 180.
     """
     angles = normal_angles(pred, gt)
     n_bins = num_angle_bins(bin_width)
     bins = np.minimum((angles / bin_width).astype(np.int64), n_bins - 1)
     hist_bins, hist_counts = np.unique(bins, return_counts=True)
     within = np.asarray(within, dtype=np.float64)
-    return dict(
-        angle_sum=np.float64(angles.sum()),
-        angle_sq_sum=np.float64(np.sum(angles * angles)),
-        count=np.int64(angles.size),
-        within_count=(angles[None, :] < within[:, None]).sum(1).astype(
-            np.int64),
-        hist_bins=hist_bins.astype(np.int32),
-        hist_counts=hist_counts.astype(np.int32))
+    bin_dtype = np.uint16 if n_bins <= 1 << 16 else np.int32
+    return dict(angle_sum=np.float64(angles.sum()),
+                angle_sq_sum=np.float64(np.sum(angles * angles)),
+                count=np.int64(angles.size),
+                within_count=(angles[None, :]
+                              < within[:, None]).sum(1).astype(np.int64),
+                hist_bins=hist_bins.astype(bin_dtype),
+                hist_counts=hist_counts.astype(np.int32))
 
 
 def dense_histogram(hist_bins, hist_counts, n_bins: int) -> np.ndarray:
@@ -109,7 +111,8 @@ def dense_histogram(hist_bins, hist_counts, n_bins: int) -> np.ndarray:
         raise ValueError(
             f'histogram bin indices must lie in [0, {n_bins}), got range '
             f'[{hist_bins.min()}, {hist_bins.max()}]')
-    return np.bincount(hist_bins, weights=np.asarray(hist_counts),
+    return np.bincount(hist_bins,
+                       weights=np.asarray(hist_counts),
                        minlength=n_bins).astype(np.int64)
 
 
@@ -143,7 +146,8 @@ class NormalsAccumulator(Accumulator):
         within: thresholds of the ``within_<t>`` fractions.
     """
 
-    def __init__(self, bin_width: float = DEFAULT_BIN_WIDTH,
+    def __init__(self,
+                 bin_width: float = DEFAULT_BIN_WIDTH,
                  within: Sequence[float] = WITHIN_THRESHOLDS):
         super().__init__()
         self.bin_width = float(bin_width)
@@ -154,8 +158,10 @@ class NormalsAccumulator(Accumulator):
         return normals_statistics(pred, gt, self.bin_width, self.within)
 
     def _expand(self, stats: Mapping[str, np.ndarray]) -> Statistics:
-        out = {k: np.asarray(v) for k, v in stats.items()
-               if k not in ('hist_bins', 'hist_counts')}
+        out = {
+            k: np.asarray(v)
+            for k, v in stats.items() if k not in ('hist_bins', 'hist_counts')
+        }
         if 'hist' not in out:
             out['hist'] = dense_histogram(stats['hist_bins'],
                                           stats['hist_counts'], self.n_bins)
@@ -170,11 +176,10 @@ class NormalsAccumulator(Accumulator):
         """``mean``, ``median``, ``rmse`` (degrees), ``within_<t>``
         (fractions); nan when there is no valid pixel."""
         n = float(stats['count'])
-        out = dict(
-            mean=float(stats['angle_sum']) / n if n else np.nan,
-            median=histogram_median(stats['hist'], self.bin_width),
-            rmse=float(np.sqrt(float(stats['angle_sq_sum']) / n))
-            if n else np.nan)
+        out = dict(mean=float(stats['angle_sum']) / n if n else np.nan,
+                   median=histogram_median(stats['hist'], self.bin_width),
+                   rmse=float(np.sqrt(float(stats['angle_sq_sum']) /
+                                      n)) if n else np.nan)
         for t, c in zip(self.within, stats['within_count']):
             out[f'within_{t:g}'] = float(c) / n if n else np.nan
         return out

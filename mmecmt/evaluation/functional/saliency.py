@@ -32,7 +32,8 @@ def saliency_thresholds(step: float = 0.05) -> np.ndarray:
     return np.round(np.arange(1, num + 1) * step, 10)
 
 
-def saliency_statistics(prob, gt,
+def saliency_statistics(prob,
+                        gt,
                         thresholds: Sequence[float] = None) -> Statistics:
     """Per-threshold TP / FP / FN of one saliency map.
 
@@ -72,11 +73,13 @@ def saliency_statistics(prob, gt,
     # number of values >= t in a sorted array
     tp = pos.size - np.searchsorted(pos, thr, side='left')
     fp = neg.size - np.searchsorted(neg, thr, side='left')
-    return dict(tp=tp.astype(np.int64), fp=fp.astype(np.int64),
+    return dict(tp=tp.astype(np.int64),
+                fp=fp.astype(np.int64),
                 fn=(pos.size - tp).astype(np.int64))
 
 
-def saliency_scores(stats: Statistics, thresholds: Sequence[float],
+def saliency_scores(stats: Statistics,
+                    thresholds: Sequence[float],
                     beta_squared: float = BETA_SQUARED) -> Dict[str, object]:
     """maxF, its threshold, IoU there, and the per-threshold curves.
 
@@ -96,8 +99,11 @@ def saliency_scores(stats: Statistics, thresholds: Sequence[float],
                    beta_squared * precision + recall)
     best = int(np.argmax(f))
     iou = safe_ratio(tp, tp + fp + fn)
-    return dict(maxF=float(f[best]), best_threshold=float(thresholds[best]),
-                IoU=float(iou[best]), precision=precision, recall=recall,
+    return dict(maxF=float(f[best]),
+                best_threshold=float(thresholds[best]),
+                IoU=float(iou[best]),
+                precision=precision,
+                recall=recall,
                 F=f)
 
 
@@ -109,7 +115,8 @@ class SaliencyAccumulator(Accumulator):
         beta_squared: F-measure weight (0.3).
     """
 
-    def __init__(self, threshold_step: float = 0.05,
+    def __init__(self,
+                 threshold_step: float = 0.05,
                  beta_squared: float = BETA_SQUARED):
         super().__init__()
         self.thresholds = saliency_thresholds(threshold_step)
@@ -121,5 +128,6 @@ class SaliencyAccumulator(Accumulator):
     def scores(self, stats: Statistics) -> Dict[str, float]:
         """``maxF``, ``IoU`` and ``best_threshold`` (floats)."""
         s = saliency_scores(stats, self.thresholds, self.beta_squared)
-        return dict(maxF=s['maxF'], IoU=s['IoU'],
+        return dict(maxF=s['maxF'],
+                    IoU=s['IoU'],
                     best_threshold=s['best_threshold'])

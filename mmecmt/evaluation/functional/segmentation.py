@@ -24,7 +24,9 @@ from .accumulator import Accumulator, Statistics, check_same_shape, to_numpy
 IGNORE_INDEX = 255
 
 
-def confusion_matrix(pred, gt, num_classes: int,
+def confusion_matrix(pred,
+                     gt,
+                     num_classes: int,
                      ignore_index: int = IGNORE_INDEX) -> np.ndarray:
     """Confusion matrix of one label map.
 
@@ -88,12 +90,12 @@ def segmentation_scores(confmat: np.ndarray) -> Dict[str, object]:
     acc = np.full_like(tp, np.nan)
     np.divide(tp, gt_area, out=acc, where=gt_area > 0)
     total = gt_area.sum()
-    return dict(
-        mIoU=float(np.mean(iou[union > 0])) if (union > 0).any() else np.nan,
-        mAcc=float(np.mean(acc[gt_area > 0])) if (gt_area > 0).any() else
-        np.nan,
-        aAcc=float(tp.sum() / total) if total > 0 else np.nan,
-        IoU=iou)
+    return dict(mIoU=float(np.mean(iou[union > 0])) if
+                (union > 0).any() else np.nan,
+                mAcc=float(np.mean(acc[gt_area > 0])) if
+                (gt_area > 0).any() else np.nan,
+                aAcc=float(tp.sum() / total) if total > 0 else np.nan,
+                IoU=iou)
 
 
 class SegmentationAccumulator(Accumulator):

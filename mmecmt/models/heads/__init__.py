@@ -4,5 +4,6 @@ mmseg decode heads do) and compute no loss."""
 from .cls_head import ClsTaskHead
 from .deeplabv3plus_head import ASPP, DeepLabV3PlusTaskHead
 from .fcn_head import FCNTaskHead
+from .slim_deeplabv3plus_head import SlimDeepLabV3PlusTaskHead  # noqa: F401
 
 __all__ = ['ASPP', 'DeepLabV3PlusTaskHead', 'FCNTaskHead', 'ClsTaskHead']

@@ -4,6 +4,7 @@ Predictions arrive already resized to the target resolution; targets use the
 packed formats of :mod:`mmecmt.structures.tasks`.
 """
 from .binary_cross_entropy_loss import BalancedBCELoss, WeightedBCEEdgeLoss
+from .cikd_loss import CIKDLoss
 from .cross_entropy_loss import ClsCrossEntropyLoss, SegCrossEntropyLoss
 from .depth_loss import DepthL1Loss
 from .normals_loss import NormalsL1Loss
@@ -13,5 +14,6 @@ from .task_loss_builder import (DEFAULT_LOSS_TYPES, DEFAULT_LOSS_WEIGHTS,
 __all__ = [
     'SegCrossEntropyLoss', 'ClsCrossEntropyLoss', 'DepthL1Loss',
     'NormalsL1Loss', 'BalancedBCELoss', 'WeightedBCEEdgeLoss',
-    'build_task_loss', 'DEFAULT_LOSS_WEIGHTS', 'DEFAULT_LOSS_TYPES'
+    'build_task_loss', 'DEFAULT_LOSS_WEIGHTS', 'DEFAULT_LOSS_TYPES',
+    'CIKDLoss'
 ]

@@ -1,0 +1,4 @@
+"""Model wrappers (distributed training) of mmecmt."""
+from .sandwich_ddp import SandwichDDP
+
+__all__ = ['SandwichDDP']
