@@ -170,10 +170,14 @@ def test_head_output_size_is_filled_from_the_task():
         type='FCNTaskHead', out_channels=7)
     assert M.complete_head_cfg(dict(type='mmseg.ASPPHead'), normals) == dict(
         type='mmseg.ASPPHead', num_classes=3, out_channels=3)
+    cls_task = TaskSpec('c', 'classification', 5)
     assert M.complete_head_cfg(
-        dict(type='mmpretrain.LinearClsHead'),
-        TaskSpec('c', 'classification', 5)) == dict(
+        dict(type='mmpretrain.LinearClsHead'), cls_task) == dict(
             type='mmpretrain.LinearClsHead', num_classes=5)
+    assert M.complete_head_cfg(dict(type='ClsTaskHead'), cls_task) == dict(
+        type='ClsTaskHead', num_classes=5)
     # explicit values win
     assert M.complete_head_cfg(dict(type='X', out_channels=2),
                                seg)['out_channels'] == 2
+    with pytest.raises(KeyError, match='not registered'):
+        M.complete_head_cfg(dict(type='NoSuchHead'), seg)

@@ -23,3 +23,6 @@ dense_head = dict(
     separable=True,
     dropout_ratio=0.0,
     norm_cfg=norm_cfg)
+# mmpretrain's MobileNetV2 always runs its last 1x1 conv (`conv2`, 1280 ch),
+# whose output no head uses: DDP must tolerate those unused parameters.
+find_unused_parameters = True

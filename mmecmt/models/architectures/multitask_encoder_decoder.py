@@ -1,4 +1,5 @@
 """A shared encoder with one head per task: the multi-task baseline."""
+import inspect
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -127,20 +128,35 @@ class MultiTaskEncoderDecoder(BaseModel):
     @staticmethod
     def complete_head_cfg(head_cfg: dict, spec: TaskSpec) -> dict:
         """Fill the head's output size from the task when the config leaves
-        it out: ``out_channels`` for the plugin's heads, ``num_classes`` (and
-        ``out_channels``) for ``mmseg.*`` / ``mmpretrain.*`` heads."""
+        it out: whichever of ``out_channels`` / ``num_classes`` the head's
+        constructor takes (mmseg decode heads take both)."""
         head_cfg = dict(head_cfg)
         if 'out_channels' in head_cfg or 'num_classes' in head_cfg:
             return head_cfg
         head_type = head_cfg.get('type')
-        scope = head_type.split('.')[0] if isinstance(head_type, str) \
-            and '.' in head_type else None
-        if scope in ('mmseg', 'mmpretrain'):
-            head_cfg['num_classes'] = spec.out_channels
-            if scope == 'mmseg':
-                head_cfg['out_channels'] = spec.out_channels
-        else:
-            head_cfg['out_channels'] = spec.out_channels
+        head_cls = MODELS.get(head_type) if isinstance(head_type,
+                                                       str) else head_type
+        if head_cls is None:
+            raise KeyError(f'task {spec.name!r}: head type {head_type!r} is '
+                           'not registered')
+        # constructor arguments, including those a subclass passes on
+        # through **kwargs (mmseg's ASPPHead -> BaseDecodeHead)
+        params = set()
+        for klass in head_cls.__mro__:
+            if klass is nn.Module:
+                break
+            if '__init__' in vars(klass):
+                params |= set(inspect.signature(klass.__init__).parameters)
+        filled = False
+        for key in ('out_channels', 'num_classes'):
+            if key in params:
+                head_cfg[key] = spec.out_channels
+                filled = True
+        if not filled:
+            raise ValueError(
+                f'task {spec.name!r}: cannot tell {head_cls.__name__} its '
+                f'output size ({spec.out_channels}); set it in the head '
+                'config')
         return head_cfg
 
     @staticmethod

@@ -59,5 +59,12 @@ class SlimBackboneMixin:
         rule of :func:`scale_channels` with this backbone's divisor)."""
         return scale_channels(full, ratio, self.divisor)
 
+    def train(self, mode: bool = True):
+        """The backbone's ``train`` (frozen stages, ``norm_eval``),
+        returning ``self`` as ``nn.Module.train`` does (the OpenMMLab
+        backbones return ``None``, which breaks ``model.eval()`` chains)."""
+        super().train(mode)
+        return self
+
     def _apply_stage_ratios(self, ratios: Dict[str, float]) -> Dict[str, int]:
         raise NotImplementedError

@@ -244,9 +244,9 @@ def _make_concat_input(conv_module: nn.Module,
     twins = []
     for module, module_names in zip(modules, names):
         for name in module_names:
-            op = getattr(module, name, None)
-            if op is None:  # no norm layer (norm_cfg=None)
+            if name is None:  # no norm layer (norm_cfg=None)
                 continue
+            op = getattr(module, name)
             twin = _concat_input_twin(op, in_segments)
             setattr(module, name, twin)
             twins.append(twin)

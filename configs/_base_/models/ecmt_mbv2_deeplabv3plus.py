@@ -1,0 +1,42 @@
+# ECMT supernet parts: a slimmable MobileNetV2 encoder and a slimmable
+# DeepLabv3+ head shape shared by every dense task. At full width they equal
+# the fixed baseline's `mbv2_deeplabv3plus.py` (same layers and shapes), so
+# the largest subnet is the baseline architecture.
+norm_cfg = dict(type='BN')
+data_preprocessor = dict(
+    type='MultiTaskDataPreProcessor',
+    mean=(123.675, 116.28, 103.53),
+    std=(58.395, 57.12, 57.375),
+    bgr_to_rgb=True,
+    size_divisor=32)
+backbone = dict(
+    type='SlimMobileNetV2',
+    widen_factor=1.0,
+    out_indices=(1, 2, 4, 6),
+    norm_cfg=norm_cfg,
+    divisor=8)
+# out_channels is filled from each task (MultiTaskEncoderDecoder).
+dense_head = dict(
+    type='SlimDeepLabV3PlusTaskHead',
+    in_channels=(24, 320),
+    in_index=(0, 3),
+    channels=64,
+    c1_channels=24,
+    dilations=(1, 2, 4),
+    separable=True,
+    dropout_ratio=0.0,
+    norm_cfg=norm_cfg,
+    divisor=8)
+# Non-uniform widths: one ratio per encoder stage and per task decoder
+# (REFERENCE.md §1). `conv2` (the 1280-channel last conv) is not searched:
+# with out_indices=(1, 2, 4, 6) no decoder reads it.
+search_space = dict(
+    encoder=dict(
+        choices=(0.5, 0.625, 0.75, 0.875, 1.0),
+        stages=('conv1', 'layer1', 'layer2', 'layer3', 'layer4', 'layer5',
+                'layer6', 'layer7')),
+    decoder=dict(choices=(0.25, 0.5, 0.75, 1.0)))
+# Sandwich rule: max + min + 2 random subnets per iteration, one step.
+sandwich = dict(num_random=2, seed=0)
+# CI-KD on every backbone output (the levels the decoders consume).
+distill = dict(type='CIKDLoss', distance='mse', loss_weight=1.0)

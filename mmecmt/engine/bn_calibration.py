@@ -1,0 +1,166 @@
+"""BatchNorm recalibration of one subnet of a slimmable supernet.
+
+The BN layers are shared by all subnets (their affine parameters and
+running statistics are sliced like the convs), so the running statistics
+collected while training the sandwich members fit no particular subnet.
+Before evaluating a subnet its statistics are re-estimated as the exact
+average of the batch statistics over N training images with the subnet
+active (Universally Slimmable Networks): reset, ``momentum=None``
+(cumulative average), forward N images without gradients.
+"""
+import logging
+import sys
+from typing import Dict, Iterable, Mapping, Union
+
+import torch
+from mmengine.dist import all_reduce, get_world_size, is_main_process
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from mmengine.utils import ProgressBar
+from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+BNState = Dict[str, Dict[str, Tensor]]
+
+
+def batch_norms(model: nn.Module) -> Dict[str, _BatchNorm]:
+    """The BN layers of ``model`` that track running statistics."""
+    return {
+        name: m
+        for name, m in model.named_modules()
+        if isinstance(m, _BatchNorm) and m.track_running_stats
+    }
+
+
+def save_bn_state(model: nn.Module) -> BNState:
+    """Copies of every BN layer's ``running_mean`` / ``running_var`` /
+    ``num_batches_tracked``, by module name."""
+    return {
+        name: dict(running_mean=bn.running_mean.detach().clone(),
+                   running_var=bn.running_var.detach().clone(),
+                   num_batches_tracked=bn.num_batches_tracked.detach()
+                   .clone())
+        for name, bn in batch_norms(model).items()
+    }
+
+
+def load_bn_state(model: nn.Module, state: BNState) -> None:
+    """Write back statistics saved by :func:`save_bn_state`."""
+    bns = batch_norms(model)
+    missing = sorted(set(bns) - set(state))
+    if missing:
+        raise KeyError(f'saved BN state has no entry for {missing}')
+    with torch.no_grad():
+        for name, bn in bns.items():
+            for key, value in state[name].items():
+                getattr(bn, key).copy_(value)
+
+
+class BNCalibrator:
+    """Re-estimate the BN running statistics of a subnet on training images.
+
+    Args:
+        model: the supernet (``set_subnet``, ``data_preprocessor``,
+            ``_forward``), possibly inside a model wrapper.
+        dataloader: an iterable of training batches (before preprocessing),
+            e.g. a DataLoader over the training set with the training
+            pipeline; its batches are used in order.
+        num_images: images to average over. Whole batches are used, so
+            ``ceil(num_images / batch_size)`` batches run; a batch of one
+            image is skipped (BN cannot take batch statistics of a single
+            value per channel in a pooled branch).
+        show_progress: show a progress bar (main process only).
+
+    Under distributed training each rank averages over its own batches and
+    the statistics are then averaged over the ranks (equal batch counts make
+    this the average over all batches).
+    """
+
+    def __init__(self,
+                 model: nn.Module,
+                 dataloader: Iterable,
+                 num_images: int = 1024,
+                 show_progress: bool = True):
+        if int(num_images) != num_images or num_images < 1:
+            raise ValueError(
+                f'num_images must be an integer >= 1, got {num_images!r}')
+        self.model = model.module if is_model_wrapper(model) else model
+        self.dataloader = dataloader
+        self.num_images = int(num_images)
+        self.show_progress = show_progress
+
+    @torch.no_grad()
+    def calibrate(self, spec: Union[None, Mapping, object] = None) -> int:
+        """Activate ``spec`` (None: keep the active subnet) and recompute
+        the running statistics of every BN layer.
+
+        Only the BN layers run in training mode (dropout and the rest stay
+        in eval mode); the model's mode and the BN momenta are restored.
+
+        Returns:
+            The number of images the statistics were averaged over.
+        """
+        model = self.model
+        if spec is not None:
+            model.set_subnet(spec)
+        bns = list(batch_norms(model).values())
+        if not bns:
+            return 0
+        was_training = model.training
+        momenta = [bn.momentum for bn in bns]
+        for bn in bns:
+            bn.reset_running_stats()
+            bn.momentum = None
+        model.eval()
+        for bn in bns:
+            bn.train()
+        progress = ProgressBar(self.num_images, file=sys.stdout) \
+            if self.show_progress and is_main_process() else None
+        seen = 0
+        try:
+            for data in self.dataloader:
+                data = model.data_preprocessor(data, True)
+                inputs = data['inputs']
+                batch_size = inputs.shape[0]
+                if batch_size < 2:
+                    print_log(
+                        'BNCalibrator: skipped a batch of one image',
+                        logger='current')
+                    continue
+                model._forward(inputs, data.get('data_samples'))
+                seen += batch_size
+                if progress is not None:
+                    progress.update(min(batch_size,
+                                        self.num_images - progress.completed))
+                if seen >= self.num_images:
+                    break
+        finally:
+            for bn, momentum in zip(bns, momenta):
+                bn.momentum = momentum
+            model.train(was_training)
+        if progress is not None:
+            print(file=sys.stdout)  # end the progress bar's line
+        if seen == 0:
+            raise RuntimeError(
+                'BNCalibrator: the dataloader gave no batch of two or more '
+                'images; the running statistics are reset and not '
+                'recalibrated')
+        if seen < self.num_images:
+            print_log(
+                f'BNCalibrator: the dataloader ran out after {seen} of '
+                f'{self.num_images} images; statistics average over {seen}',
+                logger='current', level=logging.WARNING)
+        self._average_over_ranks(bns)
+        return seen
+
+    @staticmethod
+    def _average_over_ranks(bns) -> None:
+        if get_world_size() < 2:
+            return
+        for bn in bns:
+            all_reduce(bn.running_mean, op='mean')
+            all_reduce(bn.running_var, op='mean')
+
+
+__all__ = ['BNCalibrator', 'save_bn_state', 'load_bn_state',
+           'batch_norms']

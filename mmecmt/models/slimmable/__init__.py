@@ -1,0 +1,9 @@
+"""Slimmable building blocks: dynamic-width ops and static export."""
+from .dynamic_ops import (DYNAMIC_OPS, DynamicBatchNorm2d, DynamicConv2d,
+                          DynamicLinear, make_divisible)
+from .export import export_static
+
+__all__ = [
+    'DynamicConv2d', 'DynamicBatchNorm2d', 'DynamicLinear', 'DYNAMIC_OPS',
+    'make_divisible', 'export_static'
+]

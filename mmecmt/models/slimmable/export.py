@@ -1,0 +1,135 @@
+"""Export one subnet of a slimmable supernet as a static model.
+
+:func:`export_static` copies the supernet, sets the subnet, records the
+input width each dynamic op actually receives in one forward pass, and
+replaces every :class:`DynamicConv2d` / :class:`DynamicBatchNorm2d` /
+:class:`DynamicLinear` by its ``export(in_channels)``: plain ``nn.Conv2d`` /
+``nn.BatchNorm2d`` / ``nn.Linear`` holding the sliced weights and statistics.
+The architecture class and its ``forward`` / ``_forward`` / ``predict`` are
+kept, so the static model is used exactly like the supernet.
+"""
+import copy
+from typing import Dict, Mapping, Optional, Union
+
+import torch
+from torch import Tensor, nn
+
+from mmecmt.search.space import SubnetSpec
+from .dynamic_ops import DYNAMIC_OPS, DynamicLinear
+
+#: the example input used when none is given: one 64x64 RGB image.
+DEFAULT_EXAMPLE_SHAPE = (1, 3, 64, 64)
+
+
+def _as_spec(spec: Union[SubnetSpec, Mapping]) -> SubnetSpec:
+    return spec if isinstance(spec, SubnetSpec) else SubnetSpec.from_dict(
+        spec)
+
+
+def _input_width(module: nn.Module, x: Tensor) -> int:
+    return int(x.size(-1) if isinstance(module, DynamicLinear) else x.size(1))
+
+
+def record_dynamic_input_widths(model: nn.Module,
+                                example_input: Tensor) -> Dict[int, int]:
+    """Run ``model._forward`` (or ``model``) once under ``torch.no_grad`` and
+    return ``{id(dynamic op): input channels}`` of every dynamic op called.
+
+    Raises:
+        ValueError: a dynamic op called twice with different widths (it
+            cannot be one static layer).
+    """
+    widths: Dict[int, int] = {}
+    names = {id(m): n for n, m in model.named_modules()}
+
+    def hook(module, args):
+        width = _input_width(module, args[0])
+        if widths.setdefault(id(module), width) != width:
+            raise ValueError(
+                f'dynamic op {names.get(id(module), "?")!r} is called with '
+                f'{widths[id(module)]} and {width} input channels in one '
+                'forward pass; it cannot be exported as one static layer')
+
+    handles = [
+        m.register_forward_pre_hook(hook) for m in model.modules()
+        if isinstance(m, DYNAMIC_OPS)
+    ]
+    try:
+        forward = getattr(model, '_forward', model)
+        with torch.no_grad():
+            forward(example_input)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return widths
+
+
+def _static_copy_of(op: nn.Module, width: int) -> nn.Module:
+    static = op.export(width)
+    static.train(op.training)
+    for name, param in static.named_parameters():
+        param.requires_grad_(getattr(op, name).requires_grad)
+    return static
+
+
+def export_static(model: nn.Module,
+                  spec: Union[SubnetSpec, Mapping],
+                  example_input: Optional[Tensor] = None) -> nn.Module:
+    """A static copy of ``model`` at the subnet ``spec``.
+
+    Args:
+        model: a slimmable architecture with ``set_subnet(spec)``; not
+            modified.
+        spec: the subnet (a :class:`SubnetSpec` or its dict form).
+        example_input: (N, C, H, W) input of the forward pass that records the
+            active widths (default: zeros of :data:`DEFAULT_EXAMPLE_SHAPE`);
+            widths do not depend on its values or spatial size.
+
+    Returns:
+        A deep copy of ``model`` (same class, same training mode) without
+        any dynamic op, whose eval-mode outputs equal the supernet's at
+        ``spec``; ``exported_subnet`` holds ``spec.to_dict()``.
+
+    Raises:
+        TypeError: the model has no ``set_subnet``.
+        ValueError: an invalid spec (from ``set_subnet``), or a dynamic op
+            that the forward pass does not reach (its width is unknown),
+            named with its module path.
+    """
+    if not callable(getattr(model, 'set_subnet', None)):
+        raise TypeError(
+            f'{type(model).__name__} has no set_subnet(spec); export_static '
+            'needs a slimmable architecture')
+    spec = _as_spec(spec)
+    static = copy.deepcopy(model)
+    static.set_subnet(spec)
+    device = next((p.device for p in static.parameters()),
+                  torch.device('cpu'))
+    if example_input is None:
+        example_input = torch.zeros(DEFAULT_EXAMPLE_SHAPE, device=device)
+    static.eval()
+    widths = record_dynamic_input_widths(static, example_input.to(device))
+
+    unreached = [
+        name for name, m in static.named_modules()
+        if isinstance(m, DYNAMIC_OPS) and id(m) not in widths
+    ]
+    if unreached:
+        raise ValueError(
+            f'export_static: dynamic ops {unreached} are not reached by the '
+            'forward pass, so their input widths are unknown')
+
+    exported: Dict[int, nn.Module] = {}  # shared modules stay shared
+    for parent in list(static.modules()):
+        for child_name, child in list(parent._modules.items()):
+            if isinstance(child, DYNAMIC_OPS):
+                if id(child) not in exported:
+                    exported[id(child)] = _static_copy_of(
+                        child, widths[id(child)])
+                setattr(parent, child_name, exported[id(child)])
+    left = [n for n, m in static.named_modules() if isinstance(m, DYNAMIC_OPS)]
+    assert not left, f'dynamic ops left after export: {left}'
+
+    static.train(model.training)
+    static.exported_subnet = spec.to_dict()
+    return static
