@@ -49,7 +49,7 @@ def test_plain_modules_with_the_active_shapes(model):
     assert type(static) is TinySlimMultiTask
     assert not any(isinstance(m, DYNAMIC_OPS) for m in static.modules())
     convs = [m for m in static.modules() if isinstance(m, nn.Conv2d)]
-    assert len(convs) == 13 and all(type(m) is nn.Conv2d for m in convs)
+    assert len(convs) == 14 and all(type(m) is nn.Conv2d for m in convs)
     assert all(type(m) in (nn.BatchNorm2d, nn.Linear, nn.Conv2d)
                for m in static.modules()
                if isinstance(m, (nn.BatchNorm2d, nn.Linear)))

@@ -188,6 +188,9 @@ def test_op_dependences(toy):
     assert ops[('heads.cls.fc1', 'linear')].macs_max == 32 * 20
     assert ops[('backbone.layer1.3', 'conv')].entries == (
         'encoder.stem', 'encoder.layer1')
+    # the backbone's tail never reaches an output: not counted, as by fvcore
+    assert not [op for op in macs.ops if op.module.startswith(
+        'backbone.tail')]
     # the final resize of the depth map to the input does not vary
     resize = [op for op in macs.ops if op.module == '']
     assert [op.macs_max for op in resize] == [4 * 5 * 32 * 32,

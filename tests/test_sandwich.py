@@ -74,6 +74,8 @@ class ToySlimHead(nn.Module):
     """1x1 conv (8 channels at full width) - BN - ReLU - 1x1 output conv on
     the last level."""
 
+    in_index = (-1, )
+
     def __init__(self, out_channels, channels=8):
         super().__init__()
         self.channels = channels
@@ -356,8 +358,14 @@ def test_sandwich_step_members_grads_and_one_step():
 
 
 def test_cikd_compares_backbone_outputs_on_leading_channels():
+    # by default the levels the heads read: in_index (-1,) -> level 1 of 2
+    assert build_model().cikd_level_indices(2) == (1, )
     model = build_model(distill=dict(type='CIKDLoss', distance='mse',
-                                     levels=(1, )))
+                                     levels=(0, 1)))
+    assert model.cikd_level_indices(2) == (0, 1)
+    with pytest.raises(IndexError, match=r'\[2\] out of range for 2'):
+        build_model(distill=dict(type='CIKDLoss', levels=(0, 2))
+                    ).cikd_level_indices(2)
     data = model.data_preprocessor(make_batch(), True)
     model.set_subnet('max')
     _, teacher = model.member_loss(data['inputs'], data['data_samples'])
@@ -365,8 +373,9 @@ def test_cikd_compares_backbone_outputs_on_leading_channels():
     model.cikd_weight = 0.5
     losses, student = model.member_loss(
         data['inputs'], data['data_samples'], [t.detach() for t in teacher])
-    expected = 0.5 * F.mse_loss(student[1], teacher[1][:, :8])
-    assert student[1].shape[1] == 8
+    expected = 0.5 * (F.mse_loss(student[0], teacher[0][:, :4]) +
+                      F.mse_loss(student[1], teacher[1][:, :8])) / 2
+    assert [f.shape[1] for f in student] == [4, 8]
     assert losses['loss_cikd'].item() == pytest.approx(expected.item(),
                                                        rel=1e-6)
     model.cikd_weight = 0.0
@@ -426,6 +435,18 @@ def test_sandwich_ddp_equals_single_process(tmp_path):
         assert wrapped.module.subnet == MAX
         with pytest.raises(TypeError, match='sandwich_step'):
             SandwichDDP(nn.Linear(2, 2), device_ids=None)
+        # CIKDHook refuses a plain DDP wrapper (it would train max only)
+        from types import SimpleNamespace
+
+        from mmengine.model import MMDistributedDataParallel
+
+        from mmecmt.engine.hooks import CIKDHook
+        CIKDHook().before_train(SimpleNamespace(model=wrapped))
+        plain_ddp = MMDistributedDataParallel(
+            copy.deepcopy(plain), device_ids=None,
+            find_unused_parameters=True)
+        with pytest.raises(TypeError, match='wrappers.SandwichDDP'):
+            CIKDHook().before_train(SimpleNamespace(model=plain_ddp))
     finally:
         dist.destroy_process_group()
 
@@ -437,7 +458,7 @@ def test_real_ecmt_config_builds_and_trains_one_step():
     cfg = Config.fromfile(
         osp.join(osp.dirname(__file__), '..', 'configs', 'ecmt',
                  'synthscenes_mbv2.py'))
-    assert cfg.model_wrapper_cfg.type == 'SandwichDDP'
+    assert cfg.model_wrapper_cfg.type == 'mmecmt.models.wrappers.SandwichDDP'
     assert cfg.val_cfg.type == 'SubnetValLoop'
     # half width (as the tiny baseline config) to keep the test quick
     cfg.model.backbone.widen_factor = 0.5
@@ -451,6 +472,8 @@ def test_real_ecmt_config_builds_and_trains_one_step():
         'layer7'
     ]
     assert model.search_space.decoders['sal'] == (0.25, 0.5, 0.75, 1.0)
+    # CI-KD on the levels the DeepLabv3+ heads read (in_index (0, 3))
+    assert model.cikd_level_indices(4) == (0, 3)
     model.set_subnet('min')
     feats = model.eval().extract_feat(torch.zeros(1, 3, 32, 32))
     # half-width MobileNetV2 outputs 16, 16, 48, 160 channels; at ratio 0.5
@@ -484,3 +507,61 @@ def test_real_ecmt_config_builds_and_trains_one_step():
     assert log_vars['max.loss_cikd'].item() == 0.0
     assert log_vars['min.loss_cikd'].item() > 0.0
     assert model.subnet == model.max_subnet
+
+
+def test_ecmt_configs_and_wrapper_cfg_survive_runner_setup(monkeypatch):
+    """The no-CI-KD ablation differs only in distillation, and
+    prepare_runner_cfg keeps the SandwichDDP wrapper type on CPU."""
+    from mmengine.config import Config
+
+    import mmecmt.utils.runner_setup as runner_setup
+    config_dir = osp.join(osp.dirname(__file__), '..', 'configs', 'ecmt')
+    full = Config.fromfile(osp.join(config_dir, 'synthscenes_mbv2.py'))
+    plain = Config.fromfile(osp.join(config_dir,
+                                     'synthscenes_mbv2_no_cikd.py'))
+    assert plain.model.distill is None and plain.custom_hooks == []
+    assert full.model.distill.type == 'CIKDLoss'
+    assert [h.type for h in full.custom_hooks] == ['CIKDHook']
+    for key in ('backbone', 'tasks', 'search_space', 'sandwich'):
+        assert plain.model[key] == full.model[key], key
+    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper',
+                'param_scheduler', 'val_cfg', 'model_wrapper_cfg'):
+        assert plain[key] == full[key], key
+    # same data and schedule as the fixed baseline
+    base = Config.fromfile(osp.join(config_dir, '..', 'mtl',
+                                    'synthscenes_mbv2_baseline.py'))
+    for key in ('train_dataloader', 'val_dataloader', 'train_cfg',
+                'optim_wrapper', 'param_scheduler'):
+        assert full[key] == base[key], key
+
+    if torch.cuda.is_available():
+        pytest.skip('the CPU DDP path of prepare_runner_cfg')
+    monkeypatch.setattr(runner_setup, 'init_cpu_distributed',
+                        lambda *args, **kwargs: None)
+    full.launcher = 'pytorch'
+    runner_setup.prepare_runner_cfg(full)
+    assert full.model_wrapper_cfg == dict(
+        type='mmecmt.models.wrappers.SandwichDDP', broadcast_buffers=False,
+        find_unused_parameters=True, device_ids=None)
+
+
+def test_torchrun_two_processes_train_ecmt(tiny_synth_root, tmp_path):
+    """tools/train.py with the tiny ECMT config on two CPU processes:
+    SandwichDDP trains, SubnetValLoop validates max and min."""
+    from conftest import run_tool, tiny_data_options
+    work = str(tmp_path / 'work')
+    proc = run_tool([
+        '-m', 'torch.distributed.run', '--nproc_per_node=2',
+        '--master_port=29533', 'tools/train.py',
+        'configs/ecmt/synthscenes_mbv2_tiny.py', '--launcher', 'pytorch',
+        '--work-dir', work, '--cfg-options', 'train_cfg.max_iters=2',
+        'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
+        'default_hooks.logger.interval=1',
+        *tiny_data_options(tiny_synth_root)])
+    log = proc.stdout + proc.stderr
+    assert osp.isfile(osp.join(work, 'iter_2.pth'))
+    assert 'Iter(train) [2/2]' in log
+    for key in ('cikd_weight: 1.0000', 'max.loss_cikd: 0.0000',
+                'min.loss_cikd', 'rand1.loss_semseg', 'max/semseg/mIoU',
+                'min/semseg/mIoU', 'min/sal/maxF'):
+        assert key in log, key

@@ -41,7 +41,8 @@ def conv_bn(cin, cout, k=1, stride=1, groups=1, affine=True, relu=True):
 
 class TinySlimBackbone(nn.Module):
     """(B, 3, H, W) -> (layer1 (B, c1, H/2, W/2), layer2 (B, c2, H/4, W/4));
-    layer1 has a depthwise conv, layer2 a BN without affine parameters."""
+    layer1 has a depthwise conv, layer2 a BN without affine parameters, and
+    a ``tail`` conv runs on layer2 without reaching the outputs."""
 
     stage_names = ('stem', 'layer1', 'layer2')
     stage_convs = {'stem': ['stem.0'], 'layer1': ['layer1.3'],
@@ -53,6 +54,9 @@ class TinySlimBackbone(nn.Module):
         self.layer1 = nn.Sequential(
             *conv_bn(16, 16, 3, groups=16), *conv_bn(16, 24, relu=False))
         self.layer2 = conv_bn(24, 32, 3, stride=2, affine=False)
+        # computed but not returned (as MobileNetV2's conv2 with
+        # out_indices before it): fvcore's JIT graph drops it
+        self.tail = conv_bn(32, 48)
 
     def set_stage_widths(self, widths: Mapping[str, float]) -> None:
         unknown = set(widths) - set(self.stage_names)
@@ -67,7 +71,9 @@ class TinySlimBackbone(nn.Module):
 
     def forward(self, x):
         low = self.layer1(self.stem(x))
-        return low, self.layer2(low)
+        high = self.layer2(low)
+        self.tail(high)
+        return low, high
 
 
 class TinySegHead(nn.Module):

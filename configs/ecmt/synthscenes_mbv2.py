@@ -40,10 +40,12 @@ test_cfg = dict(
     calibrate_bn=dict(num_images=256))
 
 # Distributed: every sandwich member runs forward + backward through DDP.
-# (device_ids is filled by mmecmt.utils.prepare_runner_cfg on CPU, by the
-# Runner on GPU.)
+# The type is the full import path: the Runner looks the wrapper type up in
+# mmengine's root registry (`MODEL_WRAPPERS.get(type)`, no default scope),
+# where neither 'SandwichDDP' nor 'mmecmt.SandwichDDP' resolves. device_ids
+# is filled by mmecmt.utils.prepare_runner_cfg on CPU, by the Runner on GPU.
 find_unused_parameters = True
 model_wrapper_cfg = dict(
-    type='SandwichDDP',
+    type='mmecmt.models.wrappers.SandwichDDP',
     broadcast_buffers=False,
     find_unused_parameters=True)

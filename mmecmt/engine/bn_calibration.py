@@ -9,10 +9,12 @@ active (Universally Slimmable Networks): reset, ``momentum=None``
 (cumulative average), forward N images without gradients.
 """
 import logging
+import math
 import sys
 from typing import Dict, Iterable, Mapping, Union
 
 import torch
+from mmengine.dataset import InfiniteSampler
 from mmengine.dist import all_reduce, get_world_size, is_main_process
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -71,9 +73,16 @@ class BNCalibrator:
             value per channel in a pooled branch).
         show_progress: show a progress bar (main process only).
 
-    Under distributed training each rank averages over its own batches and
-    the statistics are then averaged over the ranks (equal batch counts make
-    this the average over all batches).
+    Under distributed training the ``num_images`` are split over the ranks
+    (``ceil(num_images / world_size)`` each, from each rank's shard of the
+    data); each rank averages over its own batches and the statistics are
+    then averaged over the ranks (equal batch counts make this the average
+    over all batches).
+
+    Every :meth:`calibrate` iterates ``dataloader`` from its start, so each
+    subnet is calibrated on the same images when the loader's order is
+    fixed (a ``DefaultSampler`` without ``set_epoch``); an
+    ``InfiniteSampler`` is rejected (it cannot restart).
     """
 
     def __init__(self,
@@ -85,6 +94,12 @@ class BNCalibrator:
             raise ValueError(
                 f'num_images must be an integer >= 1, got {num_images!r}')
         self.model = model.module if is_model_wrapper(model) else model
+        sampler = getattr(dataloader, 'sampler', None)
+        if isinstance(sampler, InfiniteSampler):
+            raise ValueError(
+                'BNCalibrator: the dataloader uses an InfiniteSampler, which '
+                'cannot be iterated again after a calibration stops early; '
+                "use sampler=dict(type='DefaultSampler', shuffle=True)")
         self.dataloader = dataloader
         self.num_images = int(num_images)
         self.show_progress = show_progress
@@ -98,7 +113,8 @@ class BNCalibrator:
         in eval mode); the model's mode and the BN momenta are restored.
 
         Returns:
-            The number of images the statistics were averaged over.
+            The number of images the statistics were averaged over (on
+            this rank).
         """
         model = self.model
         if spec is not None:
@@ -114,7 +130,9 @@ class BNCalibrator:
         model.eval()
         for bn in bns:
             bn.train()
-        progress = ProgressBar(self.num_images, file=sys.stdout) \
+        # the images are split over the ranks
+        per_rank = math.ceil(self.num_images / get_world_size())
+        progress = ProgressBar(per_rank, file=sys.stdout) \
             if self.show_progress and is_main_process() else None
         seen = 0
         try:
@@ -131,8 +149,8 @@ class BNCalibrator:
                 seen += batch_size
                 if progress is not None:
                     progress.update(min(batch_size,
-                                        self.num_images - progress.completed))
-                if seen >= self.num_images:
+                                        per_rank - progress.completed))
+                if seen >= per_rank:
                     break
         finally:
             for bn, momentum in zip(bns, momenta):
@@ -145,11 +163,11 @@ class BNCalibrator:
                 'BNCalibrator: the dataloader gave no batch of two or more '
                 'images; the running statistics are reset and not '
                 'recalibrated')
-        if seen < self.num_images:
+        if seen < per_rank:
             print_log(
                 f'BNCalibrator: the dataloader ran out after {seen} of '
-                f'{self.num_images} images; statistics average over {seen}',
-                logger='current', level=logging.WARNING)
+                f'{per_rank} images (of this rank); statistics average over '
+                f'{seen}', logger='current', level=logging.WARNING)
         self._average_over_ranks(bns)
         return seen
 

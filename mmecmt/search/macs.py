@@ -40,6 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
+from torch.utils._pytree import tree_flatten
 
 from mmecmt.utils.flops import full_input_shape
 from .space import SearchSpace, SubnetSpec
@@ -240,6 +241,7 @@ class _CountedOpRecorder(TorchFunctionMode):
         super().__init__()
         self.scope = scope
         self.ops: List[CountedOp] = []
+        self.grad_fns: List[object] = []  # autograd node of each op's output
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -259,6 +261,8 @@ class _CountedOpRecorder(TorchFunctionMode):
                 kind, factors, scale = counted
                 self.ops.append(CountedOp(kind, self.scope[-1],
                                           tuple(factors), scale))
+                self.grad_fns.append(
+                    out.grad_fn if isinstance(out, Tensor) else None)
         return out
 
 
@@ -313,13 +317,43 @@ class _SubnetTracer:
         self.scope.pop()
 
     def trace(self, spec: SubnetSpec) -> List[CountedOp]:
+        """The counted ops that contribute to the outputs at ``spec``.
+
+        Like the JIT graph fvcore analyses (after dead-code elimination), an
+        op whose result never reaches the outputs (e.g. a backbone layer
+        after the last ``out_indices`` level) is not counted. Reachability is
+        read from the autograd graph, so the forward runs with gradients
+        enabled (on meta tensors this costs nothing); an op whose output has
+        no autograd node (not computed from the input or parameters
+        requiring grad) is kept.
+        """
         self.model.set_subnet(spec)
         self.scope[:] = ['']
         recorder = _CountedOpRecorder(self.scope)
         forward = getattr(self.model, '_forward', self.model)
-        with torch.no_grad(), recorder:
-            forward(self.inputs)
-        return recorder.ops
+        inputs = self.inputs.clone().requires_grad_(True)
+        with torch.enable_grad(), recorder:
+            outputs = forward(inputs)
+        live = _autograd_ancestors(outputs)
+        return [
+            op for op, grad_fn in zip(recorder.ops, recorder.grad_fns)
+            if grad_fn is None or grad_fn in live
+        ]
+
+
+def _autograd_ancestors(outputs) -> set:
+    """Every autograd node the tensors in ``outputs`` (any nesting of
+    dicts, lists, tuples) depend on."""
+    leaves, _ = tree_flatten(outputs)
+    stack = [t.grad_fn for t in leaves if isinstance(t, Tensor)]
+    seen = set()
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        stack.extend(parent for parent, _ in node.next_functions)
+    return seen
 
 
 def trace_counted_ops(model: nn.Module, specs: Sequence[SubnetSpec],

@@ -1,4 +1,7 @@
-"""Config adjustments shared by tools/train.py and tools/test.py."""
+"""Config loading and adjustments shared by the tools."""
+import os.path as osp
+from typing import Optional
+
 import torch
 from mmengine.config import Config
 
@@ -28,4 +31,22 @@ def prepare_runner_cfg(cfg: Config) -> Config:
                 cfg.get('find_unused_parameters', False))
         else:
             cfg.model_wrapper_cfg.setdefault('device_ids', None)
+    return cfg
+
+
+def load_tool_config(config: str,
+                     cfg_options: Optional[dict] = None,
+                     work_dir: Optional[str] = None,
+                     launcher: str = 'none') -> Config:
+    """Load ``config`` as the tools do: apply ``--cfg-options``, set the
+    launcher, and default the work dir to ``./work_dirs/<config name>``."""
+    cfg = Config.fromfile(config)
+    cfg.launcher = launcher
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config))[0])
     return cfg

@@ -38,5 +38,6 @@ search_space = dict(
     decoder=dict(choices=(0.25, 0.5, 0.75, 1.0)))
 # Sandwich rule: max + min + 2 random subnets per iteration, one step.
 sandwich = dict(num_random=2, seed=0)
-# CI-KD on every backbone output (the levels the decoders consume).
+# CI-KD on the encoder levels the decoders consume (the heads' in_index:
+# outputs 0 and 3, stride 4 and 32).
 distill = dict(type='CIKDLoss', distance='mse', loss_weight=1.0)

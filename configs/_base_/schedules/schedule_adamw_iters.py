@@ -1,6 +1,6 @@
 # Iteration-based AdamW schedule with polynomial decay. Concrete configs set
 # max_iters / val_interval / checkpoint interval via `train_cfg.update(...)`.
-max_iters = 2000
+max_iters = 1500
 optimizer = dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=1e-4)
 optim_wrapper = dict(
     type='OptimWrapper', optimizer=optimizer, clip_grad=dict(max_norm=10.0))

@@ -79,7 +79,8 @@ class CIKDHook(Hook):
                 raise TypeError(
                     f'the supernet is wrapped in {type(wrapper).__name__}, '
                     'whose train_step trains only the current subnet; set '
-                    "model_wrapper_cfg=dict(type='SandwichDDP', ...)")
+                    'model_wrapper_cfg=dict(type='
+                    "'mmecmt.models.wrappers.SandwichDDP', ...)")
 
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch: Optional[dict] = None) -> None:

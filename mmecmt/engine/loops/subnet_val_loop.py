@@ -133,8 +133,9 @@ class SubnetEvaluationMixin:
         return model
 
     def calibration_dataloader(self):
-        """``calibrate_bn['dataloader']``, by default a copy of the runner's
-        training dataloader config (persistent workers off), built once."""
+        """``calibrate_bn['dataloader']``, by default the runner's training
+        dataloader config with a shuffling ``DefaultSampler`` (seeded by the
+        runner's seed) and no persistent workers; built once."""
         cfg = self.calibrate_bn.get('dataloader')
         if cfg is None:
             cfg = getattr(self.runner, '_train_dataloader', None)
@@ -144,7 +145,12 @@ class SubnetEvaluationMixin:
                     'images but the runner has no train_dataloader; give '
                     'calibrate_bn=dict(dataloader=...) or calibrate_bn=None')
             if isinstance(cfg, Mapping):
+                # every calibration iterates the loader afresh and stops
+                # early: a DefaultSampler (same shuffled order each time, so
+                # every subnet sees the same images) instead of the
+                # training InfiniteSampler, no persistent workers.
                 cfg = copy.deepcopy(dict(cfg))
+                cfg['sampler'] = dict(type='DefaultSampler', shuffle=True)
                 cfg['persistent_workers'] = False
         if isinstance(cfg, Mapping):
             cfg = self.runner.build_dataloader(cfg, seed=self.runner.seed)

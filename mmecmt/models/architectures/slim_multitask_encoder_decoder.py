@@ -38,11 +38,11 @@ class SlimMultiTaskEncoderDecoder(MultiTaskEncoderDecoder):
     largest subnet, the smallest and ``num_random`` random ones, one forward
     and one backward each (gradients accumulate), then ONE optimizer step.
     Each member's loss is its weighted task losses plus, for every member but
-    the largest, ``cikd_weight * CIKDLoss(student feats, teacher feats)``: the
-    backbone outputs of the member pulled towards the detached backbone
-    outputs of the largest subnet of the same step. ``cikd_weight`` (default
-    1.0) is set every iteration by :class:`~mmecmt.engine.hooks.CIKDHook`
-    when one is configured.
+    the largest, ``cikd_weight * CIKDLoss(student feats, teacher feats)``:
+    the member's backbone outputs (by default those the decoders read),
+    pulled towards the detached ones of the largest subnet of the same step.
+    ``cikd_weight`` (default 1.0) is set every iteration by
+    :class:`~mmecmt.engine.hooks.CIKDHook` when one is configured.
 
     Args:
         backbone, tasks, data_preprocessor, align_corners, init_cfg: as
@@ -58,7 +58,9 @@ class SlimMultiTaskEncoderDecoder(MultiTaskEncoderDecoder):
             :class:`~mmecmt.search.sampler.SandwichSampler`.
         distill: CI-KD loss config (``dict(type='CIKDLoss', distance='mse')``)
             with an optional ``levels`` entry (indices into the backbone
-            outputs; None = all of them, the levels the decoders consume);
+            outputs; None = the levels the decoders consume: the union of
+            the heads' ``in_index``, or every output when a head has no
+            ``in_index``);
             None trains the plain sandwich rule without distillation (no
             ``loss_cikd`` at all).
 
@@ -101,8 +103,8 @@ class SlimMultiTaskEncoderDecoder(MultiTaskEncoderDecoder):
         if distill is not None:
             distill = dict(distill)
             levels = distill.pop('levels', None)
-            self.cikd_levels = None if levels is None else tuple(
-                int(i) for i in levels)
+            self.cikd_levels = self._decoder_levels() if levels is None \
+                else tuple(int(i) for i in levels)
             self.distill_loss: Optional[nn.Module] = MODELS.build(distill)
         else:
             self.distill_loss = None
@@ -228,16 +230,34 @@ class SlimMultiTaskEncoderDecoder(MultiTaskEncoderDecoder):
             return self.member_loss(inputs, data_samples, teacher_feats)
         return super().forward(inputs, data_samples, mode)
 
-    def cikd_feats(self, feats: Sequence[Tensor]) -> Tuple[Tensor, ...]:
-        """The backbone outputs CI-KD compares (``distill['levels']``)."""
+    def _decoder_levels(self) -> Optional[Tuple[int, ...]]:
+        """Union of the heads' ``in_index`` (None if a head has none)."""
+        levels = set()
+        for head in self.heads.values():
+            in_index = getattr(head, 'in_index', None)
+            if in_index is None:
+                return None
+            levels.update(int(i) for i in (
+                in_index if isinstance(in_index, (list, tuple)) else
+                (in_index, )))
+        return tuple(sorted(levels))
+
+    def cikd_level_indices(self, num_levels: int) -> Tuple[int, ...]:
+        """Indices of the backbone outputs CI-KD compares, for a backbone
+        with ``num_levels`` outputs (negative indices resolved)."""
         if self.cikd_levels is None:
-            return tuple(feats)
-        try:
-            return tuple(feats[i] for i in self.cikd_levels)
-        except IndexError:
+            return tuple(range(num_levels))
+        bad = [i for i in self.cikd_levels
+               if not -num_levels <= i < num_levels]
+        if bad:
             raise IndexError(
-                f'distill levels {self.cikd_levels} out of range for '
-                f'{len(feats)} backbone outputs') from None
+                f'CI-KD levels {list(self.cikd_levels)}: {bad} out of range '
+                f'for {num_levels} backbone outputs')
+        return tuple(sorted({i % num_levels for i in self.cikd_levels}))
+
+    def cikd_feats(self, feats: Sequence[Tensor]) -> Tuple[Tensor, ...]:
+        """The backbone outputs CI-KD compares."""
+        return tuple(feats[i] for i in self.cikd_level_indices(len(feats)))
 
     def member_loss(self,
                     inputs: Tensor,

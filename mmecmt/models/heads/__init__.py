@@ -4,6 +4,9 @@ mmseg decode heads do) and compute no loss."""
 from .cls_head import ClsTaskHead
 from .deeplabv3plus_head import ASPP, DeepLabV3PlusTaskHead
 from .fcn_head import FCNTaskHead
-from .slim_deeplabv3plus_head import SlimDeepLabV3PlusTaskHead  # noqa: F401
+from .slim_deeplabv3plus_head import SlimDeepLabV3PlusTaskHead
 
-__all__ = ['ASPP', 'DeepLabV3PlusTaskHead', 'FCNTaskHead', 'ClsTaskHead']
+__all__ = [
+    'ASPP', 'DeepLabV3PlusTaskHead', 'FCNTaskHead', 'ClsTaskHead',
+    'SlimDeepLabV3PlusTaskHead'
+]

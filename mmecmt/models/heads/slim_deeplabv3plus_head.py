@@ -4,11 +4,14 @@ Two convs of DeepLabv3+ read a channel **concatenation** (the ASPP
 bottleneck reads [image pool | branch_1 | ... | branch_n], the first decoder
 conv reads [ASPP output | reduced skip]). When the parts are slimmed, the
 active input is not the leading slice of the full input: part k's first
-``c_k`` channels sit at offset ``k * full_k``. The ops below therefore pick
-the matching input columns of their weight (:class:`ConcatInputDynamicConv2d`
-and, for the depthwise-separable variant, :class:`ConcatInputDynamicBatchNorm2d`
-on the depthwise output), so that every active channel keeps the weights it
-has at full width.
+``c_k`` channels sit at part k's offset in the full concatenation (the sum
+of the full widths before it). The ops below therefore pick
+the matching input columns of their weight
+(:class:`ConcatInputDynamicConv2d` and, for the depthwise-separable variant,
+:class:`ConcatInputDynamicBatchNorm2d` on the depthwise output), so that every
+active channel keeps the weights it has at full width. (A plain leading slice
+would run, but would feed e.g. branch 1's channels through weights trained
+for the image-pool branch.)
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -226,8 +229,9 @@ def _concat_input_twin(op: nn.Module, in_segments: Sequence[int]):
 
 def _make_concat_input(conv_module: nn.Module,
                        in_segments: Sequence[int]) -> List[ConcatInputMixin]:
-    """Swap the input-side ops of a (depthwise-separable) ConvModule that
-    reads a concatenation for concat-input twins; return them.
+    """Swap, in place, the input-side ops of a (depthwise-separable)
+    ConvModule that reads a concatenation for concat-input twins; return the
+    twins.
 
     ConvModule: its conv. DepthwiseSeparableConvModule: the depthwise conv,
     the norm after it (its channels are the input's) and the pointwise conv.
@@ -312,10 +316,9 @@ class SlimDeepLabV3PlusTaskHead(DeepLabV3PlusTaskHead):
         self.divisor = check_divisor(divisor, type(self).__name__)
         convert_to_dynamic_(self)
         num_parts = len(self.dilations) + 1  # image pool + one per dilation
-        self._aspp_concat_ops = _make_concat_input(
-            self.aspp.bottleneck, (self.channels, ) * num_parts)
-        self._decoder_concat_ops = _make_concat_input(
-            self.decoder[0], (self.channels, self.c1_channels))
+        _make_concat_input(self.aspp.bottleneck,
+                           (self.channels, ) * num_parts)
+        _make_concat_input(self.decoder[0], (self.channels, self.c1_channels))
         self.set_width(1.0)
 
     def set_width(self, ratio: float) -> None:
@@ -335,10 +338,12 @@ class SlimDeepLabV3PlusTaskHead(DeepLabV3PlusTaskHead):
         self.c1_bottleneck.conv.active_out_channels = c1_channels
         self.conv_out.active_out_channels = None  # always full
         num_parts = len(self.dilations) + 1
-        for op in self._aspp_concat_ops:
-            op.set_active_in_segments((channels, ) * num_parts)
-        for op in self._decoder_concat_ops:
-            op.set_active_in_segments((channels, c1_channels))
+        for module, segments in (
+                (self.aspp.bottleneck, (channels, ) * num_parts),
+                (self.decoder[0], (channels, c1_channels))):
+            for op in module.modules():
+                if isinstance(op, ConcatInputMixin):
+                    op.set_active_in_segments(segments)
         self.active_channels = channels
         self.active_c1_channels = c1_channels
 

@@ -1,0 +1,82 @@
+"""Spearman controllability of task preferences and compute budgets."""
+import math
+
+import numpy as np
+import pytest
+
+from mmecmt.evaluation.control import (budget_controllability,
+                                       budget_violations,
+                                       mean_task_controllability, spearman,
+                                       task_controllability)
+
+PREFS = np.array([[0.1, 0.9, 0.5], [0.3, 0.7, 0.5], [0.6, 0.4, 0.5],
+                  [0.9, 0.1, 0.5]])
+
+
+def test_task_controllability_monotone_reversed_constant():
+    scores = np.array([
+        [0.50, 0.91, 0.7],
+        [0.52, 0.95, 0.8],  # task b rises while its preference falls
+        [0.70, 0.97, 0.6],
+        [0.71, 0.99, 0.9],
+    ])
+    with pytest.warns(RuntimeWarning, match="task 'c'"):
+        rho = task_controllability(PREFS, scores, ['a', 'b', 'c'])
+    assert rho['a'] == pytest.approx(1.0)  # monotone (non-linear) -> 1
+    assert rho['b'] == pytest.approx(-1.0)  # reversed -> -1
+    assert math.isnan(rho['c'])  # constant preference -> undefined
+    # NaN left out of the mean: (1 + -1) / 2
+    assert mean_task_controllability(rho) == pytest.approx(0.0)
+    assert math.isnan(mean_task_controllability({'a': math.nan}))
+
+
+def test_task_controllability_hand_computed_rank_correlation():
+    # ranks x = 1 2 3 4, y = 2 1 3 4: d^2 = 1 + 1 = 2,
+    # rho = 1 - 6 * 2 / (4 * 15) = 0.8
+    rho = task_controllability(PREFS[:, :1], [[0.2], [0.1], [0.3], [0.4]])
+    assert list(rho) == ['task0']
+    assert rho['task0'] == pytest.approx(0.8)
+
+
+def test_task_controllability_bad_input():
+    with pytest.raises(ValueError, match='same shape'):
+        task_controllability(PREFS, PREFS[:, :2])
+    with pytest.raises(ValueError, match='task names'):
+        task_controllability(PREFS, PREFS, ['a', 'b'])
+    with pytest.raises(ValueError, match='non-finite'):
+        task_controllability([[0.1], [np.nan]], [[1.], [2.]])
+
+
+def test_spearman_single_request_is_undefined():
+    with pytest.warns(RuntimeWarning, match='N=1'):
+        assert math.isnan(spearman([1.], [2.]))
+
+
+def test_budget_controllability_violations():
+    requested = np.array([100., 200., 300., 400.])
+    measured = np.array([90., 210., 300., 380.])
+    out = budget_controllability(requested, measured)
+    assert out['spearman'] == pytest.approx(1.0)
+    assert out['violations'] == 1  # only 210 > 200; 300 == 300 is within
+    assert out['max_violation_ratio'] == pytest.approx(0.05)
+    assert budget_violations(requested, [120., 100., 360., 400.]) == dict(
+        violations=2, max_violation_ratio=pytest.approx(0.2))
+    ok = budget_controllability(requested, [400., 300., 200., 100.])
+    assert ok['spearman'] == pytest.approx(-1.0)
+    # 400 > 100 (ratio 3.0) and 300 > 200 (0.5)
+    assert ok['violations'] == 2
+    assert ok['max_violation_ratio'] == pytest.approx(3.0)
+    assert budget_violations(requested, requested) == dict(
+        violations=0, max_violation_ratio=0.0)
+
+
+def test_budget_controllability_single_budget_and_bad_input():
+    with pytest.warns(RuntimeWarning, match='budget'):
+        out = budget_controllability([5., 5.], [4., 6.])
+    assert math.isnan(out['spearman']) and out['violations'] == 1
+    with pytest.raises(ValueError, match='> 0'):
+        budget_controllability([0., 1.], [1., 1.])
+    with pytest.raises(ValueError, match='equal length'):
+        budget_controllability([1., 2.], [1.])
+    with pytest.raises(ValueError, match='non-finite'):
+        budget_controllability([1., 2.], [1., np.inf])
