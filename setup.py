@@ -18,6 +18,7 @@ INSTALL_REQUIRES = [
     'regex',
     'mmpretrain==1.2.0',
     'fvcore',
+    'moocore==0.3.2',
     'numpy>=1.24,<2.4',
     'scipy',
     'matplotlib',

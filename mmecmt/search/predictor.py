@@ -112,12 +112,12 @@ class AccuracyPredictor:
                        [('decoders', k) for k in search_space.decoders])
         choices = [search_space.encoder[k] for k in search_space.encoder] + [
             search_space.decoders[k] for k in search_space.decoders]
-        width = max(len(c) for c in choices)
-        # (D, K_max) choices, padded with inf (never matches a width)
-        self._choices = np.full((len(choices), width), np.inf)
-        for i, c in enumerate(choices):
-            self._choices[i, :len(c)] = c
+        # per feature, its choices (a single choice repeated: the nearest-
+        # choice lookup in encode() needs two)
+        self._column_choices = [np.array(c if len(c) > 1 else c * 2)
+                                for c in choices]
         self.params: Optional[Dict[str, np.ndarray]] = None
+        self._quadratic = None  # ridge weights folded for predict()
         #: ``{task: (min, max)}`` of the training scores (fitness scaling).
         self.score_range: Dict[str, tuple] = {}
         self.num_train = 0
@@ -138,31 +138,34 @@ class AccuracyPredictor:
         """Encode and validate ``specs``: ``(N, D)`` float64 width ratios in
         :meth:`SearchSpace.encode` order (vectorised; a bad spec raises the
         search space's ValueError naming the entry)."""
-        specs = list(specs)
+        specs = [s if isinstance(s, SubnetSpec) else SubnetSpec.from_dict(s)
+                 for s in specs]
         space = self.search_space
         n_enc, n_dec = len(space.encoder), len(space.decoders)
-        rows = []
-        for spec in specs:
-            if not isinstance(spec, SubnetSpec):
-                spec = SubnetSpec.from_dict(spec)
-            if len(spec.encoder) != n_enc or len(spec.decoders) != n_dec:
+        if not all(len(s.encoder) == n_enc and len(s.decoders) == n_dec
+                   for s in specs):
+            for spec in specs:
                 space.validate(spec)  # raises, naming the bad entries
-            try:
-                rows.append([spec.encoder[k] for k in space.encoder] +
-                            [spec.decoders[k] for k in space.decoders])
-            except KeyError:
+        enc_keys, dec_keys = tuple(space.encoder), tuple(space.decoders)
+        try:
+            rows = [[*map(s.encoder.__getitem__, enc_keys),
+                     *map(s.decoders.__getitem__, dec_keys)] for s in specs]
+        except KeyError:
+            for spec in specs:
                 space.validate(spec)
-                raise
+            raise
         x = np.asarray(rows, dtype=np.float64).reshape(len(rows),
                                                        self.num_features)
-        if len(x):
-            valid = (np.abs(x[:, :, None] - self._choices[None]) <
-                     1e-9).any(axis=2)
-            if not valid.all():
-                row, col = np.argwhere(~valid)[0]
-                space.validate(specs[row] if isinstance(
-                    specs[row], SubnetSpec) else SubnetSpec.from_dict(
-                        specs[row]))
+        for col, choices in enumerate(self._column_choices):
+            # nearest choice of every row (choices ascending)
+            index = np.searchsorted(choices, x[:, col]).clip(
+                1, len(choices) - 1)
+            lower, upper = choices[index - 1], choices[index]
+            gap = np.minimum(np.abs(x[:, col] - lower),
+                             np.abs(x[:, col] - upper))
+            if (gap > 1e-9).any():
+                row = int(np.flatnonzero(gap > 1e-9)[0])
+                space.validate(specs[row])
                 raise ValueError(f'subnet {row}: {self._names[col]} = '
                                  f'{x[row, col]} is not a valid width')
         return x
@@ -223,6 +226,7 @@ class AccuracyPredictor:
                              f'{len(x)}')
         y = self._check_scores(scores, len(x))
         x_mean, x_std = self._mean_std(x)
+        self._quadratic = None
         self.params = dict(x_mean=x_mean, x_std=x_std,
                            y_mean=y.mean(axis=0))
         z = self._standardise(x)
@@ -278,6 +282,21 @@ class AccuracyPredictor:
             self.params[f'w{i}'] = m.weight.detach().numpy().T.copy()
             self.params[f'b{i}'] = m.bias.detach().numpy().copy()
 
+    def _quadratic_form(self):
+        """The ridge model as ``z @ linear + z^T Q_t z + const`` (the
+        polynomial features' standardisation folded into the weights):
+        ``linear`` (D, T), ``Q`` as a (D, T * D) matrix, ``const`` (T,)."""
+        p = self.params
+        num_features, num_tasks = self.num_features, len(self.tasks)
+        weight = p['weight'] / p['p_std'][:, None]  # (P, T)
+        const = p['y_mean'] - (p['p_mean'] / p['p_std']) @ p['weight']
+        quadratic = np.zeros((num_features, num_tasks, num_features))
+        for k, (i, j) in enumerate(zip(*np.triu_indices(num_features))):
+            quadratic[i, :, j] += weight[num_features + k]
+        return (weight[:num_features],
+                quadratic.reshape(num_features, num_tasks * num_features),
+                const)
+
     def _require_fitted(self) -> None:
         if self.params is None:
             raise RuntimeError('the accuracy predictor is not fitted: call '
@@ -294,8 +313,11 @@ class AccuracyPredictor:
         z = self._standardise(x)
         p = self.params
         if self.kind == 'ridge':
-            phi = (self._poly2(z) - p['p_mean']) / p['p_std']
-            return phi @ p['weight'] + p['y_mean']
+            if self._quadratic is None:
+                self._quadratic = self._quadratic_form()
+            linear, quadratic, const = self._quadratic
+            zq = (z @ quadratic).reshape(len(z), len(self.tasks), -1)
+            return z @ linear + np.einsum('ntd,nd->nt', zq, z) + const
         h = z
         num_layers = len(self.hidden) + 1
         for i in range(num_layers):

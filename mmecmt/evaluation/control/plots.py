@@ -130,7 +130,7 @@ def plot_pairwise_scatter(records_by_method: Mapping[str, np.ndarray],
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle(f'budget {budget_label}: scores / single-task (1.0 = '
-                 f'single-task), HV reference point {_format_point(ref)}',
+                 f'single-task)\nHV reference point {_format_point(ref)}',
                  fontsize=10)
     return _save(fig, path)
 

@@ -169,7 +169,8 @@ def write_control_report(records: Sequence[Mapping],
     method_of = [str(r['method']) for r in records]
     label_order = sorted(
         set(labels),
-        key=lambda lab: min(b for b, l in zip(budgets, labels) if l == lab))
+        key=lambda lab: min(b for b, other in zip(budgets, labels)
+                           if other == lab))
 
     def rows(method: str, label: Optional[str] = None) -> List[int]:
         return [
