@@ -5,6 +5,10 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/install_env.sh || exit $?
+# One intra-op thread per process: the suite runs tools in subprocesses
+# (torchrun, dataloader workers) on a 2-core machine, where oversubscribed
+# OpenMP threads make small models many times slower.
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 .venv/bin/python -m pytest tests -q -ra "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then

@@ -271,11 +271,18 @@ class AccuracyPredictor:
         target = torch.from_numpy(target)
         optim = torch.optim.Adam(net.parameters(), lr=self.lr,
                                  weight_decay=self.alpha)
-        for _ in range(self.epochs):
-            optim.zero_grad()
-            loss = ((net(inputs) - target)**2).mean()
-            loss.backward()
-            optim.step()
+        # one thread: for a net this small, more threads only add overhead
+        # (and contend with other processes); restored afterwards
+        num_threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            for _ in range(self.epochs):
+                optim.zero_grad()
+                loss = ((net(inputs) - target)**2).mean()
+                loss.backward()
+                optim.step()
+        finally:
+            torch.set_num_threads(num_threads)
         linears = [m for m in net if isinstance(m, nn.Linear)]
         self.params['y_std'] = y_std
         for i, m in enumerate(linears):
@@ -316,7 +323,8 @@ class AccuracyPredictor:
             if self._quadratic is None:
                 self._quadratic = self._quadratic_form()
             linear, quadratic, const = self._quadratic
-            zq = (z @ quadratic).reshape(len(z), len(self.tasks), -1)
+            zq = (z @ quadratic).reshape(len(z), len(self.tasks),
+                                         self.num_features)
             return z @ linear + np.einsum('ntd,nd->nt', zq, z) + const
         h = z
         num_layers = len(self.hidden) + 1
