@@ -9,6 +9,16 @@ from mmecmt.search import SubnetSpec
 from toy_slimmable_models import TinySlimMultiTask
 
 
+
+@pytest.fixture(autouse=True, scope='module')
+def single_thread():
+    """One intra-op thread: tiny convs only lose to thread contention."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope='module')
 def model():
     return TinySlimMultiTask(seed=0).eval()
@@ -74,6 +84,22 @@ def test_plain_modules_with_the_active_shapes(model):
     assert torch.equal(cls.fc1.weight, model.heads.cls.fc1.weight[:12, :8])
     assert static.exported_subnet == spec.to_dict()
     assert num_params(static) < num_params(model)
+    # the static model cannot switch to another subnet
+    assert static.set_subnet(spec.to_dict()) == spec
+    with pytest.raises(ValueError, match='static export of subnet'):
+        static.set_subnet(model.search_space.sample('max'))
+
+
+def test_exported_model_pickles(tmp_path, model):
+    spec = model.search_space.sample('min')
+    static = export_static(model, spec)
+    torch.save(static, tmp_path / 'static.pth')
+    loaded = torch.load(tmp_path / 'static.pth', weights_only=False)
+    x = torch.randn(1, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(loaded._forward(x)['seg'],
+                           static._forward(x)['seg'])
+    assert loaded.set_subnet(spec) == spec
 
 
 def test_parameter_counts(model):
@@ -125,3 +151,36 @@ def test_errors(model):
     unreached.spare = DynamicConv2d(4, 4, 1)
     with pytest.raises(ValueError, match=r"\['spare'\] are not reached"):
         export_static(unreached, unreached.search_space.sample('max'))
+
+
+@pytest.mark.parametrize('backbone', ['mbv2', 'r18'])
+def test_real_slim_model_export(backbone):
+    from test_macs_model import build_slim_model
+    model = build_slim_model(backbone)
+    torch.manual_seed(0)
+    for m in model.modules():  # non-trivial BN statistics
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    space = model.search_space
+    x = torch.randn(2, 3, 64, 64)
+    for spec in specs_to_check(space)[:4]:
+        static = export_static(model, spec, x[:1])
+        assert type(static) is type(model)
+        assert not any(isinstance(m, DYNAMIC_OPS) for m in static.modules())
+        assert all(type(m) is nn.Conv2d for m in static.modules()
+                   if isinstance(m, nn.Conv2d))
+        model.set_subnet(spec)
+        with torch.no_grad():
+            expected = model._forward(x)
+            got = static._forward(x)
+            predictions = static.predict(x)
+        for task in expected:
+            assert (got[task] - expected[task]).abs().max() <= 1e-5
+        assert predictions[0].pred_depth.data.shape == (1, 64, 64)
+        assert predictions[1].pred_semseg.data.shape == (1, 64, 64)
+        if spec != space.sample('max'):
+            assert num_params(static) < num_params(model)
+        else:
+            assert static.set_subnet('max') == spec
+    model.set_subnet('max')

@@ -64,6 +64,32 @@ def record_dynamic_input_widths(model: nn.Module,
     return widths
 
 
+class FixedSubnet:
+    """``set_subnet`` of an exported model: it accepts only the exported
+    subnet (a no-op) and raises for any other, instead of silently running
+    the exported widths under another spec's name.
+
+    Picklable (a module-level class), so ``torch.save(model)`` still works.
+    """
+
+    def __init__(self, spec: SubnetSpec, search_space=None):
+        self.spec = spec
+        self.search_space = search_space
+
+    def __call__(self, spec) -> SubnetSpec:
+        if isinstance(spec, str) and self.search_space is not None \
+                and spec in ('max', 'min'):
+            spec = self.search_space.sample(spec)
+        if isinstance(spec, Mapping):
+            spec = SubnetSpec.from_dict(spec)
+        if not isinstance(spec, SubnetSpec) or spec.key() != \
+                self.spec.key():
+            raise ValueError(
+                f'this model is a static export of subnet '
+                f'{self.spec.to_dict()}; it cannot switch to {spec!r}')
+        return self.spec
+
+
 def _static_copy_of(op: nn.Module, width: int) -> nn.Module:
     static = op.export(width)
     static.train(op.training)
@@ -88,7 +114,8 @@ def export_static(model: nn.Module,
     Returns:
         A deep copy of ``model`` (same class, same training mode) without
         any dynamic op, whose eval-mode outputs equal the supernet's at
-        ``spec``; ``exported_subnet`` holds ``spec.to_dict()``.
+        ``spec``; ``exported_subnet`` holds ``spec.to_dict()``, and its
+        ``set_subnet`` (a :class:`FixedSubnet`) accepts only ``spec``.
 
     Raises:
         TypeError: the model has no ``set_subnet``.
@@ -132,4 +159,6 @@ def export_static(model: nn.Module,
 
     static.train(model.training)
     static.exported_subnet = spec.to_dict()
+    static.set_subnet = FixedSubnet(spec,
+                                    getattr(static, 'search_space', None))
     return static
