@@ -31,15 +31,20 @@ def widths(spec):
                     [spec.decoders[t] for t in TASKS])
 
 
+def macs_of(spec):
+    """Additive integer MACs."""
+    return int(round(float(MACS_WEIGHTS @ widths(spec))))
+
+
 class RecordingMacs:
-    """Additive integer MACs; remembers every spec it was asked about."""
+    """:func:`macs_of`; remembers every spec it was asked about."""
 
     def __init__(self):
         self.seen = []
 
     def __call__(self, spec):
         self.seen.append(spec)
-        return int(round(float(MACS_WEIGHTS @ widths(spec))))
+        return macs_of(spec)
 
 
 class RecordingFitness:
@@ -79,10 +84,10 @@ def make(space, **kwargs):
 def test_never_evaluates_or_returns_a_subnet_over_budget(space):
     searcher, macs, fitness = make(space)
     best, best_fitness, history = searcher.search(BUDGET)
-    assert macs(best) <= BUDGET
-    over = [s for s in macs.seen if macs(s) > BUDGET]
+    assert macs_of(best) <= BUDGET
+    over = [s for s in macs.seen if macs_of(s) > BUDGET]
     assert over and history.num_rejected > 0  # the budget does bite
-    assert all(macs(s) <= BUDGET for s in fitness.evaluated)
+    assert all(macs_of(s) <= BUDGET for s in fitness.evaluated)
     # one fitness call for the initial population and one per generation
     assert len(fitness.batches) == 21
     assert [len(b) for b in fitness.batches] == [30] * 21
@@ -154,11 +159,17 @@ def test_infeasible_budget_and_bad_arguments(space):
     # feasible for the space, not with the decoders fixed at their widest
     searcher, _, _ = make(space, fixed={'decoders': {'semseg': 1.0,
                                                      'depth': 1.0}})
-    with pytest.raises(ValueError, match='with the fixed entries'):
+    with pytest.raises(ValueError) as info:
         searcher.search(MIN_MACS + 100)
+    # smallest with the decoders at 1.0: 6500 - 1500 + 3000 = 8000
+    assert str(info.value) == (
+        'budget 6.60 KMACs is below the smallest subnet (8.00 KMACs); '
+        'feasible range 8.00 - 23.00 KMACs with the fixed entries '
+        "{'decoders': {'semseg': 1.0, 'depth': 1.0}}")
     with pytest.raises(ValueError, match='budget must be a number of MACs'):
         searcher.search('1G')
-    with pytest.raises(ValueError, match=r"fixed encoder\['layer9'\]: unknown"):
+    with pytest.raises(ValueError,
+                       match=r"fixed encoder\['layer9'\]: unknown"):
         make(space, fixed={'encoder': {'layer9': 0.5}})
     with pytest.raises(ValueError, match=r"decoders\['depth'\] = 0.6 is not"):
         make(space, fixed={'decoders': {'depth': 0.6}})
@@ -189,22 +200,19 @@ def test_tight_budget_repair_or_error(space):
     searcher, macs, fitness = make(space, max_tries=20, generations=2)
     best, _, _ = searcher.search(MIN_MACS)
     assert best == space.sample('min')
-    assert all(macs(s) <= MIN_MACS for s in fitness.evaluated)
+    assert all(macs_of(s) <= MIN_MACS for s in fitness.evaluated)
 
 
 def test_random_search(space):
     searcher, macs, fitness = make(space)
     best, best_fitness, history = searcher.random_search(200, BUDGET)
     assert len(fitness.batches) == 1 and len(fitness.evaluated) == 200
-    assert all(macs(s) <= BUDGET for s in fitness.evaluated)
+    assert all(macs_of(s) <= BUDGET for s in fitness.evaluated)
     values = [GAINS @ np.sqrt(widths(s)) for s in fitness.evaluated]
     assert best_fitness == pytest.approx(max(values))
     assert len(history.best_fitness) == 200
     assert history.best_fitness[-1] == best_fitness
     assert np.all(np.diff(history.best_fitness) >= 0)
-    # evolution beats (or ties) random search at a similar number of calls
-    evolved = make(space, population_size=20, generations=9)[0].search(BUDGET)
-    assert evolved[1] >= best_fitness - 1e-12
 
 
 def test_uniform_baseline(space):
@@ -223,7 +231,7 @@ def test_uniform_baseline(space):
     # MACs of the levels: 6500, 20000 * 0.5 + 3000 * 0.75 = 12250, 17250,
     # 23000
     macs = RecordingMacs()
-    assert [macs(uniform_level_spec(space, k)) for k in range(4)] == [
+    assert [macs_of(uniform_level_spec(space, k)) for k in range(4)] == [
         6500, 12250, 17250, 23000]
     assert largest_uniform_under_budget(space, macs, BUDGET) == \
         uniform_level_spec(space, 1)

@@ -174,6 +174,10 @@ def test_bad_input(space, data):
     wrong = SubnetSpec({**specs[0].encoder, 'layer2': 0.6}, specs[0].decoders)
     with pytest.raises(ValueError, match=r"encoder\['layer2'\] = 0.6 is not"):
         predictor.predict([specs[1], wrong])
+    nan = SubnetSpec({**specs[0].encoder, 'layer3': float('nan')},
+                     specs[0].decoders)
+    with pytest.raises(ValueError, match=r"encoder\['layer3'\] = nan is not"):
+        predictor.predict([nan])
     missing = SubnetSpec({'layer1': 1.0}, specs[0].decoders)
     with pytest.raises(ValueError, match='missing'):
         predictor.predict([missing])

@@ -4,8 +4,12 @@
 
 1. initial population: ``population_size`` random subnets within the budget
    (uniform draws over the free entries, over-budget draws rejected);
-2. every generation: the top ``parent_ratio`` of the population (by fitness)
-   become the parents; ``population_size`` children are added to them:
+2. every generation: the ``round(parent_ratio * population_size)`` fittest
+   *distinct* subnets of the population become the parents (ours: Once-for-
+   All keeps duplicates, which lets copies of one subnet fill the parent set
+   and stalls the search in a local optimum; de-duplicating found the exact
+   optimum of the test problems where the original did not);
+   ``population_size`` children are added to them:
    ``round(mutation_ratio * population_size)`` mutants of random parents
    (each free entry redrawn uniformly with probability ``mutation_prob``) and
    the rest uniform crossovers of two random parents (each free entry taken
@@ -29,7 +33,7 @@ import math
 import numbers
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Callable, Dict, List, Mapping, Tuple, Union
 
 import numpy as np
 
@@ -218,8 +222,12 @@ class EvolutionSearcher:
         except ValueError as e:
             fixed = ''
             if self.fixed:
-                fixed = (' with the fixed entries ' +
-                         str(self._genome.to_spec(smallest).to_dict()))
+                entries = {}
+                for entry, index in self.fixed.items():
+                    part, name = self._genome.names[entry]
+                    entries.setdefault(part, {})[name] = \
+                        self._genome.choices[entry][index]
+                fixed = f' with the fixed entries {entries}'
             raise ValueError(f'{e}{fixed}') from None
 
     def _macs(self, genome: np.ndarray) -> int:
@@ -294,6 +302,20 @@ class EvolutionSearcher:
         self._history.num_evaluated += len(specs)
         return fitness
 
+    def _select_parents(self, population: List[np.ndarray],
+                        fitness: np.ndarray) -> np.ndarray:
+        """Indices of the ``num_parents`` fittest distinct subnets (fewer if
+        the population holds fewer distinct ones), fittest first."""
+        chosen, seen = [], set()
+        for i in np.argsort(-fitness, kind='stable'):
+            key = population[i].tobytes()
+            if key not in seen:
+                seen.add(key)
+                chosen.append(i)
+                if len(chosen) == self.num_parents:
+                    break
+        return np.array(chosen, dtype=int)
+
     def _finish(self, population: List[np.ndarray], fitness: np.ndarray
                 ) -> Tuple[SubnetSpec, float, SearchHistory]:
         best = int(np.argmax(fitness))
@@ -323,7 +345,7 @@ class EvolutionSearcher:
         fitness = self._evaluate(population)
         self._history.best_fitness.append(float(fitness.max()))
         for generation in range(self.generations):
-            order = np.argsort(-fitness, kind='stable')[:self.num_parents]
+            order = self._select_parents(population, fitness)
             parents = [population[i] for i in order]
             children = []
             for _ in range(self.num_mutations):

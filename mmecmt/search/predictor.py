@@ -163,8 +163,9 @@ class AccuracyPredictor:
             lower, upper = choices[index - 1], choices[index]
             gap = np.minimum(np.abs(x[:, col] - lower),
                              np.abs(x[:, col] - upper))
-            if (gap > 1e-9).any():
-                row = int(np.flatnonzero(gap > 1e-9)[0])
+            invalid = ~(gap <= 1e-9)  # NaN widths are invalid too
+            if invalid.any():
+                row = int(np.flatnonzero(invalid)[0])
                 space.validate(specs[row])
                 raise ValueError(f'subnet {row}: {self._names[col]} = '
                                  f'{x[row, col]} is not a valid width')

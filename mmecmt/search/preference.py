@@ -15,8 +15,9 @@ Rules (``PreferenceRule(search_space, rule=...)``), for a task with
   uniform preference gives every decoder its widest width and a one-hot
   preference gives the chosen task the widest and every other the narrowest.
 * ``'linear'``: position ``round(r_t * (n_choices - 1))``: the absolute
-  preference. Only a one-hot preference reaches the widest decoder; the
-  uniform preference over T tasks gives position ``round((n_choices - 1) / T)``.
+  preference. Only a dominant task (``r_t >= 1 - 0.5 / (n_choices - 1)``)
+  gets the widest decoder; the uniform preference over T tasks gives every
+  decoder position ``round((n_choices - 1) / T)``.
 
 ``round`` rounds halves up (``floor(x + 0.5)``, not Python's round-half-to-
 even), with a 1e-9 tolerance so that ``0.5 * 3 = 1.4999999999`` style float
