@@ -1,6 +1,6 @@
 # The two commands of the README. Both install what is missing into .venv
 # first (scripts/install_env.sh; the first run builds mmcv, ~16 min).
-CONFIG ?= configs/mtl/synthscenes_mbv2_baseline.py
+CONFIG ?= configs/ecmt/synthscenes_mbv2.py
 PY := .venv/bin/python
 
 .PHONY: install train test

@@ -8,6 +8,7 @@ average of the batch statistics over N training images with the subnet
 active (Universally Slimmable Networks): reset, ``momentum=None``
 (cumulative average), forward N images without gradients.
 """
+import copy
 import logging
 import math
 import sys
@@ -182,3 +183,17 @@ class BNCalibrator:
 
 __all__ = ['BNCalibrator', 'save_bn_state', 'load_bn_state',
            'batch_norms']
+
+
+def calibration_dataloader_cfg(train_dataloader_cfg: Mapping) -> dict:
+    """A dataloader config for BN calibration from the training one.
+
+    Every calibration iterates the loader afresh and stops early, so the
+    training ``InfiniteSampler`` becomes a shuffling ``DefaultSampler`` (the
+    same order each time when built with a fixed seed: every subnet sees the
+    same images) and workers are not persistent.
+    """
+    cfg = copy.deepcopy(dict(train_dataloader_cfg))
+    cfg['sampler'] = dict(type='DefaultSampler', shuffle=True)
+    cfg['persistent_workers'] = False
+    return cfg

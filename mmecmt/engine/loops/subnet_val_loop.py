@@ -7,7 +7,6 @@ subnet's name (``max/semseg/mIoU``, ``min/depth/rmse`` ...). Afterwards the
 subnet that was active and every BN buffer are restored, so a validation in
 the middle of training leaves the training state untouched.
 """
-import copy
 import logging
 import os.path as osp
 from collections import OrderedDict
@@ -19,7 +18,9 @@ from mmengine.runner import TestLoop, ValLoop
 from mmengine.runner.loops import _parse_losses
 from torch.utils.data import DataLoader
 
-from mmecmt.engine.bn_calibration import (BNCalibrator, load_bn_state,
+from mmecmt.engine.bn_calibration import (BNCalibrator,
+                                          calibration_dataloader_cfg,
+                                          load_bn_state,
                                           save_bn_state)
 from mmecmt.registry import LOOPS
 from mmecmt.search.space import SubnetSpec
@@ -145,13 +146,7 @@ class SubnetEvaluationMixin:
                     'images but the runner has no train_dataloader; give '
                     'calibrate_bn=dict(dataloader=...) or calibrate_bn=None')
             if isinstance(cfg, Mapping):
-                # every calibration iterates the loader afresh and stops
-                # early: a DefaultSampler (same shuffled order each time, so
-                # every subnet sees the same images) instead of the
-                # training InfiniteSampler, no persistent workers.
-                cfg = copy.deepcopy(dict(cfg))
-                cfg['sampler'] = dict(type='DefaultSampler', shuffle=True)
-                cfg['persistent_workers'] = False
+                cfg = calibration_dataloader_cfg(cfg)
         if isinstance(cfg, Mapping):
             cfg = self.runner.build_dataloader(cfg, seed=self.runner.seed)
         return cfg

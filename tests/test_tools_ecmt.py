@@ -1,0 +1,51 @@
+"""ECMT through the tools: train the tiny supernet, test its max / min
+subnets, export a subnet and evaluate the static model with tools/test.py."""
+import json
+import os.path as osp
+import re
+
+import torch
+from conftest import REPO, run_tool, tiny_data_options
+
+ECMT_TINY = osp.join(REPO, 'configs', 'ecmt', 'synthscenes_mbv2_tiny.py')
+
+
+def test_train_test_export_static_subnet(tiny_synth_root, tmp_path):
+    work = str(tmp_path / 'work')
+    data = tiny_data_options(tiny_synth_root)
+    run_tool(['tools/train.py', ECMT_TINY, '--work-dir', work,
+              '--cfg-options', 'train_cfg.max_iters=2',
+              'train_cfg.val_interval=2',
+              'default_hooks.checkpoint.interval=2', *data])
+    ckpt = osp.join(work, 'iter_2.pth')
+    assert osp.isfile(ckpt)
+
+    proc = run_tool(['tools/test.py', ECMT_TINY, ckpt, '--work-dir', work,
+                     '--cfg-options', *data])
+    log = proc.stdout + proc.stderr
+    for prefix in ('max', 'min'):
+        assert f'{prefix}/semseg/mIoU' in log and f'{prefix}/edge/odsF' in log
+
+    subnet = tmp_path / 'small.json'
+    subnet.write_text(json.dumps(dict(
+        encoder={s: 0.5 for s in ('conv1', 'layer1', 'layer2', 'layer3',
+                                  'layer4', 'layer5', 'layer6', 'layer7')},
+        decoders={t: 0.25 for t in ('semseg', 'depth', 'normals', 'edge',
+                                    'sal')})))
+    out = str(tmp_path / 'export')
+    proc = run_tool(['tools/export_subnet.py', ECMT_TINY, ckpt, '--subnet',
+                     str(subnet), '--out-dir', out, '--calib-images', '8',
+                     '--cfg-options', *data])
+    log = proc.stdout + proc.stderr
+    assert re.search(r'GMACs at 48x64 \(fvcore; analytic MacsModel', log)
+    saved = torch.load(osp.join(out, 'static_model.pth'), weights_only=False)
+    assert saved['meta']['subnet']['decoders']['sal'] == 0.25
+    assert not any('Dynamic' in k for k in saved['state_dict'])
+    assert json.load(open(osp.join(out, 'subnet.json'))) == json.loads(
+        subnet.read_text())
+
+    proc = run_tool(['tools/test.py', osp.join(out, 'static_config.py'),
+                     osp.join(out, 'static_model.pth'), '--work-dir',
+                     str(tmp_path / 'static_work'), '--cfg-options', *data])
+    log = proc.stdout + proc.stderr
+    assert 'semseg/mIoU' in log and 'max/semseg' not in log
