@@ -1,6 +1,6 @@
 # Iteration-based AdamW schedule with polynomial decay. Concrete configs set
 # max_iters / val_interval / checkpoint interval via `train_cfg.update(...)`.
-max_iters = 600
+max_iters = 500
 optimizer = dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=1e-4)
 optim_wrapper = dict(
     type='OptimWrapper', optimizer=optimizer, clip_grad=dict(max_norm=10.0))
@@ -23,7 +23,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=300,
+        type='CheckpointHook', by_epoch=False, interval=250,
         max_keep_ckpts=2, save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='MultiTaskVisualizationHook'),
