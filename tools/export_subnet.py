@@ -30,7 +30,8 @@ from mmengine.runner import Runner, load_checkpoint  # noqa: E402
 
 from mmecmt.engine.bn_calibration import (BNCalibrator,  # noqa: E402
                                           calibration_dataloader_cfg)
-from mmecmt.engine.loops.subnet_val_loop import resolve_subnet  # noqa: E402
+from mmecmt.engine.loops.subnet_val_loop import (  # noqa: E402
+    parse_subnet_entry, resolve_subnet)
 from mmecmt.models.slimmable import export_static  # noqa: E402
 from mmecmt.registry import MODELS  # noqa: E402
 from mmecmt.search.macs import MacsModel  # noqa: E402
@@ -46,7 +47,8 @@ def parse_args():
     parser.add_argument('checkpoint', help='trained supernet checkpoint')
     parser.add_argument(
         '--subnet', required=True,
-        help='subnet JSON file (SubnetSpec), or "max" / "min"')
+        help='subnet JSON file (SubnetSpec), "max", "min" or '
+        '"random:<seed>"')
     parser.add_argument('--out-dir', help='output directory')
     parser.add_argument(
         '--calib-images', type=int, default=None,
@@ -85,9 +87,8 @@ def main():
         raise TypeError(f'{args.config}: {type(model).__name__} is not a '
                         'slimmable supernet (no set_subnet)')
     load_checkpoint(model, args.checkpoint, map_location='cpu')
-    spec = resolve_subnet(args.subnet, model.search_space)
-    name = args.subnet if args.subnet in ('max', 'min') else \
-        osp.splitext(osp.basename(args.subnet))[0]
+    name, source = parse_subnet_entry(args.subnet, 0)
+    spec = resolve_subnet(source, model.search_space)
     out_dir = args.out_dir or osp.join(cfg.work_dir, f'export_{name}')
     os.makedirs(out_dir, exist_ok=True)
 
