@@ -6,7 +6,8 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmecmt.registry import MODELS
-from .utils import Feats, init_output_layer, select_levels
+from .utils import (Feats, check_head_args, init_output_layer,
+                    select_levels)
 
 
 @MODELS.register_module()
@@ -38,14 +39,8 @@ class ClsTaskHead(BaseModule):
         if not isinstance(in_index, int):
             raise ValueError(f'{name}: in_index must be an int, got '
                              f'{in_index!r}')
-        for arg, value in (('in_channels', in_channels),
-                           ('num_classes', num_classes)):
-            if int(value) < 1:
-                raise ValueError(f'{name}: {arg} must be >= 1, got {value!r}')
-        if not 0.0 <= dropout_ratio < 1.0:
-            raise ValueError(
-                f'{name}: dropout_ratio must be in [0, 1), got '
-                f'{dropout_ratio!r}')
+        check_head_args(name, dropout_ratio, in_channels=in_channels,
+                        num_classes=num_classes)
         self.in_channels = int(in_channels)
         self.num_classes = int(num_classes)
         self.in_index = in_index

@@ -10,7 +10,8 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmecmt.registry import MODELS
-from .utils import Feats, init_output_layer, select_levels, to_tuple
+from .utils import (Feats, check_head_args, init_output_layer, select_levels,
+                    to_tuple)
 
 
 def _conv3x3(separable: bool, in_channels: int, out_channels: int,
@@ -125,15 +126,8 @@ class DeepLabV3PlusTaskHead(BaseModule):
         if any(d < 1 for d in self.dilations):
             raise ValueError(
                 f'{name}: dilations must be >= 1, got {dilations!r}')
-        for arg, value in (('out_channels', out_channels),
-                           ('channels', channels),
-                           ('c1_channels', c1_channels)):
-            if int(value) < 1:
-                raise ValueError(f'{name}: {arg} must be >= 1, got {value!r}')
-        if not 0.0 <= dropout_ratio < 1.0:
-            raise ValueError(
-                f'{name}: dropout_ratio must be in [0, 1), got '
-                f'{dropout_ratio!r}')
+        check_head_args(name, dropout_ratio, out_channels=out_channels,
+                        channels=channels, c1_channels=c1_channels)
         self.out_channels = int(out_channels)
         self.channels = int(channels)
         self.c1_channels = int(c1_channels)

@@ -9,7 +9,8 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmecmt.registry import MODELS
-from .utils import Feats, init_output_layer, select_levels, to_tuple
+from .utils import (Feats, check_head_args, init_output_layer, select_levels,
+                    to_tuple)
 
 
 @MODELS.register_module()
@@ -69,14 +70,8 @@ class FCNTaskHead(BaseModule):
         if int(kernel_size) < 1 or int(kernel_size) % 2 == 0:
             raise ValueError(f'{name}: kernel_size must be odd and >= 1, got '
                              f'{kernel_size!r}')
-        for arg, value in (('channels', channels),
-                           ('out_channels', out_channels)):
-            if int(value) < 1:
-                raise ValueError(f'{name}: {arg} must be >= 1, got {value!r}')
-        if not 0.0 <= dropout_ratio < 1.0:
-            raise ValueError(
-                f'{name}: dropout_ratio must be in [0, 1), got '
-                f'{dropout_ratio!r}')
+        check_head_args(name, dropout_ratio, channels=channels,
+                        out_channels=out_channels)
         self.channels = int(channels)
         self.out_channels = int(out_channels)
         self.num_convs = int(num_convs)

@@ -71,3 +71,15 @@ def init_output_layer(layer: nn.Module, std: float = 0.01) -> None:
     nn.init.normal_(layer.weight, mean=0.0, std=std)
     if layer.bias is not None:
         nn.init.zeros_(layer.bias)
+
+
+def check_head_args(head_name: str, dropout_ratio: float, **positive) -> None:
+    """Raise a ValueError naming the head and argument unless every
+    ``positive`` value is >= 1 and ``0 <= dropout_ratio < 1``."""
+    for arg, value in positive.items():
+        if int(value) < 1:
+            raise ValueError(f'{head_name}: {arg} must be >= 1, got {value!r}')
+    if not 0.0 <= dropout_ratio < 1.0:
+        raise ValueError(
+            f'{head_name}: dropout_ratio must be in [0, 1), got '
+            f'{dropout_ratio!r}')

@@ -1,0 +1,195 @@
+"""tools/search.py on a tiny ECMT supernet trained for 2 iterations: the
+evolution search (predictor built, cached, then loaded), the random and
+uniform modes, and the command-line errors; plus the pure helpers of
+mmecmt.search.subnet_evaluator."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO, run_tool, tiny_data_options
+
+from mmecmt.search.subnet_evaluator import (higher_is_better, holdout_split,
+                                            predictor_subnets,
+                                            subset_dataloader_cfg)
+from mmecmt.search.space import SearchSpace
+
+ECMT_TINY = osp.join(REPO, 'configs', 'ecmt', 'synthscenes_mbv2_tiny.py')
+STAGES = ('conv1', 'layer1', 'layer2', 'layer3', 'layer4', 'layer5',
+          'layer6', 'layer7')
+TASKS = ('semseg', 'depth', 'normals', 'edge', 'sal')
+ENCODER_CHOICES = (0.5, 0.625, 0.75, 0.875, 1.0)
+PREF = 'semseg=0.4,depth=0.3,normals=0.1,edge=0.1,sal=0.1'
+
+
+# ----------------------------------------------------------------------
+# helpers of mmecmt.search.subnet_evaluator
+# ----------------------------------------------------------------------
+def test_holdout_split_is_the_last_tenth():
+    assert holdout_split(32) == (list(range(28)), [28, 29, 30, 31])
+    assert holdout_split(1000)[1] == list(range(900, 1000))
+    assert holdout_split(2, 0.1) == ([0], [1])
+    with pytest.raises(ValueError, match='at least 2'):
+        holdout_split(1)
+    with pytest.raises(ValueError, match=r'\(0, 1\)'):
+        holdout_split(10, 1.0)
+
+
+def test_higher_is_better_negates_rmse_and_mean_angle():
+    kinds = dict(semseg='segmentation', depth='depth', normals='normals')
+    assert higher_is_better(dict(semseg=0.5, depth=0.7, normals=30.0),
+                            kinds) == dict(semseg=0.5, depth=-0.7,
+                                           normals=-30.0)
+
+
+def test_subset_dataloader_cfg_and_predictor_subnets():
+    cfg = dict(batch_size=4, persistent_workers=True,
+               sampler=dict(type='InfiniteSampler'),
+               dataset=dict(type='X', pipeline=['train']))
+    sub = subset_dataloader_cfg(cfg, [3, 4], pipeline=['test'])
+    assert sub['dataset'] == dict(type='X', pipeline=['test'], indices=[3, 4])
+    assert sub['sampler'] == dict(type='DefaultSampler', shuffle=False)
+    assert not sub['persistent_workers']
+    assert cfg['dataset']['pipeline'] == ['train']  # not modified
+    space = SearchSpace(dict(a=(0.5, 1.0)), dict(t=(0.25, 1.0)))
+    specs = predictor_subnets(space, 3, seed=7)
+    assert len(specs) == 5
+    assert specs[0].to_dict() == dict(encoder=dict(a=1.0),
+                                      decoders=dict(t=1.0))
+    assert specs[1].to_dict() == dict(encoder=dict(a=0.5),
+                                      decoders=dict(t=0.25))
+    assert specs[2] == space.sample('random', 7)
+
+
+# ----------------------------------------------------------------------
+# the tool
+# ----------------------------------------------------------------------
+def _search_args(ckpt, work, out, *extra, data):
+    return ['tools/search.py', ECMT_TINY, ckpt, '--work-dir', work,
+            '--out-dir', out, '--predictor-subnets', '4',
+            '--population', '20', '--generations', '5', *extra,
+            '--cfg-options', *data]
+
+
+def _start(args):
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    return subprocess.Popen([sys.executable] + list(args), cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _finish(proc, timeout=300):
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def _check_subnet(result, out):
+    sub = result['subnet']
+    assert tuple(sub['encoder']) == STAGES
+    assert all(v in ENCODER_CHOICES for v in sub['encoder'].values())
+    assert tuple(sub['decoders']) == TASKS
+    assert json.load(open(osp.join(out, 'subnet.json'))) == sub
+    assert result['macs'] <= result['budget']
+    assert result['min_macs'] <= result['macs'] <= result['max_macs']
+
+
+def test_search_tool(tiny_synth_root, tmp_path):
+    work = str(tmp_path / 'work')
+    data = tiny_data_options(tiny_synth_root)
+    run_tool(['tools/train.py', ECMT_TINY, '--work-dir', work,
+              '--cfg-options', 'train_cfg.max_iters=2',
+              'train_cfg.val_interval=2',
+              'default_hooks.checkpoint.interval=2', *data])
+    ckpt = osp.join(work, 'iter_2.pth')
+
+    # bad preferences fail before any model work (run alongside the build)
+    bad = {
+        'sum': _start(_search_args(
+            ckpt, work, str(tmp_path / 'bad1'), '--preference',
+            'semseg=0.5,depth=0.3,normals=0.1,edge=0.1,sal=0.1',
+            '--budget', '0.5x', data=data)),
+        'unknown': _start(_search_args(
+            ckpt, work, str(tmp_path / 'bad2'), '--preference',
+            'semseg=0.4,depth=0.3,normals=0.1,edge=0.1,parts=0.1',
+            '--budget', '0.5x', data=data)),
+    }
+    # first evolution search: builds and caches the predictor
+    out1 = str(tmp_path / 'evo1')
+    proc = run_tool(_search_args(ckpt, work, out1, '--preference', PREF,
+                                 '--budget', '0.5x', data=data))
+    log1 = proc.stdout + proc.stderr
+    for name, expected in (('sum', 'sum'), ('unknown', "unknown tasks "
+                                                       "['parts']")):
+        code, _, err = _finish(bad[name])
+        assert code != 0 and '--preference' in err and expected in err, err
+
+    result = json.load(open(osp.join(out1, 'search_result.json')))
+    _check_subnet(result, out1)
+    assert result['budget'] == result['max_macs'] // 2
+    # rank_by_max with 4 decoder choices: round(r / 0.4 * 3) -> 3, 2, 1, 1, 1
+    assert result['subnet']['decoders'] == dict(
+        semseg=1.0, depth=0.75, normals=0.5, edge=0.5, sal=0.5)
+    assert set(result['predicted_scores']) == set(TASKS)
+    assert result['predicted_scores']['depth'] < 0  # negated rmse
+    pred = result['predictor']
+    assert not pred['loaded'] and pred['num_train'] == 6
+    assert set(pred['quality']) == set(TASKS)
+    cache = pred['cache']
+    import hashlib
+    sha = hashlib.sha256(open(ckpt, 'rb').read()).hexdigest()
+    assert cache == osp.join(work, f'predictor_{sha[:12]}.npz')
+    assert osp.isfile(cache)
+    assert 'evaluated subnet 6/6' in log1 and 'Predictor quality' in log1
+    mtime = os.path.getmtime(cache)
+
+    # the rest in parallel: the cache is only read now
+    out2, out_r, out_u = (str(tmp_path / n) for n in ('evo2', 'rand', 'unif'))
+    procs = dict(
+        evo2=_start(_search_args(ckpt, work, out2, '--preference', PREF,
+                                 '--budget', '0.5x', data=data)),
+        rand=_start(_search_args(ckpt, work, out_r, '--preference', PREF,
+                                 '--budget', '0.5x', '--mode', 'random',
+                                 '--rule', 'linear', data=data)),
+        unif=_start(_search_args(ckpt, work, out_u, '--preference', PREF,
+                                 '--budget', '0.6x', '--mode', 'uniform',
+                                 data=data)),
+        infeasible=_start(_search_args(
+            ckpt, work, str(tmp_path / 'inf'), '--preference', PREF,
+            '--budget', '0.1x', data=data)))
+    done = {name: _finish(p) for name, p in procs.items()}
+    for name in ('evo2', 'rand', 'unif'):
+        assert done[name][0] == 0, done[name][2][-3000:]
+
+    log2 = done['evo2'][1] + done['evo2'][2]
+    assert 'Loaded the accuracy predictor' in log2
+    assert 'evaluated subnet' not in log2
+    assert os.path.getmtime(cache) == mtime
+    result2 = json.load(open(osp.join(out2, 'search_result.json')))
+    assert result2['predictor']['loaded']
+    assert result2['subnet'] == result['subnet']  # same seed, same predictor
+    assert result2['search_seconds'] < 5
+
+    random_result = json.load(open(osp.join(out_r, 'search_result.json')))
+    _check_subnet(random_result, out_r)
+    assert random_result['mode'] == 'random'
+    # linear rule: round(r * 3) -> 1, 1, 0, 0, 0
+    assert random_result['subnet']['decoders'] == dict(
+        semseg=0.5, depth=0.5, normals=0.25, edge=0.25, sal=0.25)
+    # population 20, 5 generations, 5 parents: 20 + 5 * 15 draws
+    assert random_result['fitness_evaluations'] == 95
+
+    uniform = json.load(open(osp.join(out_u, 'search_result.json')))
+    _check_subnet(uniform, out_u)
+    assert uniform['predictor'] is None and uniform['rule'] is None
+    # the uniform levels 0..3 (level 4 is the max subnet, over 0.6x)
+    levels = [(0.5, 0.25), (0.625, 0.5), (0.75, 0.75), (0.875, 0.75)]
+    enc = set(uniform['subnet']['encoder'].values())
+    dec = set(uniform['subnet']['decoders'].values())
+    assert len(enc) == 1 and len(dec) == 1
+    assert (enc.pop(), dec.pop()) in levels
+
+    code, _, err = done['infeasible']
+    assert code != 0
+    assert 'below the smallest subnet' in err and 'feasible range' in err
