@@ -96,3 +96,26 @@ def test_dynamic_linear():
     assert torch.allclose(lin(x), plain(x), atol=1e-6)
     lin.active_out_features = None
     assert lin(torch.randn(2, 10)).shape == (2, 6)
+
+
+def test_inference_slice_cache_follows_widths_and_weights():
+    torch.manual_seed(0)
+    dyn = DynamicConv2d(8, 8, 3, padding=1)
+    x = torch.randn(1, 6, 5, 5)
+    with torch.no_grad():
+        dyn.active_out_channels = 4
+        y1 = dyn(x)
+        weight, _ = dyn.active_weight(4, 6)
+        assert weight.is_contiguous() and weight.shape == (4, 6, 3, 3)
+        assert dyn.active_weight(4, 6)[0] is weight  # reused
+        dyn.weight.mul_(2)  # an optimizer step / checkpoint load
+        y2 = dyn(x)
+        dyn.active_out_channels = 5
+        y3 = dyn(x)
+    ref = nn.functional.conv2d(x, dyn.weight[:5, :6], dyn.bias[:5], padding=1)
+    assert torch.allclose(y3, ref, atol=1e-6)
+    assert torch.allclose(y2 - dyn.bias[:4, None, None],
+                          2 * (y1 - dyn.bias[:4, None, None]), atol=1e-5)
+    # with autograd the live slice is used (gradients reach the weight)
+    dyn(x).sum().backward()
+    assert dyn.weight.grad is not None

@@ -45,6 +45,30 @@ class DynamicConv2d(nn.Conv2d):
                 f'groups={self.groups} for {self.in_channels}->'
                 f'{self.out_channels} channels')
         self.active_out_channels: Optional[int] = None
+        # inference cache of the contiguous active slice (not state: it is
+        # rebuilt whenever the slice or the weights change)
+        self._slice_key: Optional[tuple] = None
+        self._slice: Optional[tuple] = None
+
+    def active_weight(self, out: int, in_: int):
+        """(weight, bias) of the active slice ``[:out, :in_]``.
+
+        Without autograd (inference) the slice is copied once into
+        contiguous memory and reused until the widths or the weights change
+        (tracked by the tensors' version counters), so a reduced-width
+        subnet does not pay for a strided weight copy at every call.
+        """
+        if torch.is_grad_enabled() or self.weight.device.type == 'meta':
+            bias = self.bias[:out] if self.bias is not None else None
+            return self.weight[:out, :in_], bias
+        key = (out, in_, self.weight.data_ptr(), self.weight._version,
+               None if self.bias is None else self.bias._version)
+        if key != self._slice_key:
+            bias = None if self.bias is None else \
+                self.bias[:out].contiguous()
+            self._slice = (self.weight[:out, :in_].contiguous(), bias)
+            self._slice_key = key
+        return self._slice
 
     def active_shape(self, in_channels: int):
         """(out, in, groups) that run for an input of ``in_channels``."""
@@ -63,8 +87,7 @@ class DynamicConv2d(nn.Conv2d):
 
     def forward(self, x: Tensor) -> Tensor:
         out, in_, groups = self.active_shape(x.size(1))
-        weight = self.weight[:out, :in_]
-        bias = self.bias[:out] if self.bias is not None else None
+        weight, bias = self.active_weight(out, in_)
         if self.padding_mode != 'zeros':
             x = F.pad(x, self._reversed_padding_repeated_twice,
                       mode=self.padding_mode)
