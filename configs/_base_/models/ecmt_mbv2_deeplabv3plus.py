@@ -2,31 +2,15 @@
 # DeepLabv3+ head shape shared by every dense task. At full width they equal
 # the fixed baseline's `mbv2_deeplabv3plus.py` (same layers and shapes), so
 # the largest subnet is the baseline architecture.
-norm_cfg = dict(type='BN')
-data_preprocessor = dict(
-    type='MultiTaskDataPreProcessor',
-    mean=(123.675, 116.28, 103.53),
-    std=(58.395, 57.12, 57.375),
-    bgr_to_rgb=True,
-    size_divisor=32)
-backbone = dict(
-    type='SlimMobileNetV2',
-    widen_factor=1.0,
-    out_indices=(1, 2, 4, 6),
-    norm_cfg=norm_cfg,
-    divisor=8)
-# out_channels is filled from each task (MultiTaskEncoderDecoder).
-dense_head = dict(
-    type='SlimDeepLabV3PlusTaskHead',
-    in_channels=(24, 320),
-    in_index=(0, 3),
-    channels=64,
-    c1_channels=24,
-    dilations=(1, 2, 4),
-    separable=True,
-    dropout_ratio=0.0,
-    norm_cfg=norm_cfg,
-    divisor=8)
+from mmengine.config import read_base
+
+with read_base():
+    from .mbv2_deeplabv3plus import *  # noqa: F401,F403
+
+# the same layers, built from dynamic ops; channels rounded to multiples of 8
+backbone.update(type='SlimMobileNetV2', divisor=8)
+dense_head.update(type='SlimDeepLabV3PlusTaskHead', divisor=8)
+
 # Non-uniform widths: one ratio per encoder stage and per task decoder
 # (REFERENCE.md §1). `conv2` (the 1280-channel last conv) is not searched:
 # with out_indices=(1, 2, 4, 6) no decoder reads it.
