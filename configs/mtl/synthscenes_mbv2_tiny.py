@@ -5,15 +5,7 @@ from mmengine.config import read_base
 
 with read_base():
     from .synthscenes_mbv2_baseline import *  # noqa: F401,F403
-
-data_root = 'data/synthscenes_tiny'
-synthscenes_generate.update(num_train=32, num_val=16, height=48, width=64)
-crop_size = (48, 64)
-train_dataloader.dataset.pipeline[3].update(crop_size=crop_size)
-for loader in (train_dataloader, val_dataloader):
-    loader.update(batch_size=4, num_workers=0, persistent_workers=False)
-    loader.dataset.update(data_root=data_root, generate=synthscenes_generate)
-test_dataloader = val_dataloader
+    from .._base_.datasets.synthscenes_tiny import *  # noqa: F401,F403
 
 # (variables from read_base are copies inside `model`: edit `model` itself)
 model.backbone.update(widen_factor=0.5)
