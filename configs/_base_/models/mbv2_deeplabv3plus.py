@@ -26,3 +26,7 @@ dense_head = dict(
 # mmpretrain's MobileNetV2 always runs its last 1x1 conv (`conv2`, 1280 ch),
 # whose output no head uses: DDP must tolerate those unused parameters.
 find_unused_parameters = True
+# The literature's DeepLabv3+ head width for real-resolution data
+# (NYUD-v2, PASCAL-Context).
+real_data_head = dict(dense_head, channels=256, c1_channels=48,
+                      dilations=(1, 6, 12, 18), dropout_ratio=0.1)
