@@ -2,11 +2,12 @@
 SlimResNet (vs mmseg's ResNetV1c), plus the conversion / width-rule helpers."""
 import pytest
 import torch
-from mmpretrain.models import MobileNetV2
+from mmpretrain.models import MobileNetV2, ResNet_CIFAR
 from mmseg.models.backbones import ResNetV1c
 from torch import nn
 
-from mmecmt.models.backbones import SlimMobileNetV2, SlimResNet
+from mmecmt.models.backbones import (SlimMobileNetV2, SlimResNet,
+                                     SlimResNetCIFAR)
 from mmecmt.models.slimmable.convert import (convert_to_dynamic_,
                                              scale_channels)
 from mmecmt.models.slimmable.dynamic_ops import (DYNAMIC_OPS,
@@ -276,3 +277,48 @@ def test_resnet_train_mode_and_errors():
         slim.set_stage_widths({'conv1': 0.5})
     with pytest.raises(ValueError, match=r"stage 'stem'.*\(0, 1\]"):
         slim.set_stage_widths({'stem': 0})
+
+
+# ------------------------------------------------------------ ResNet_CIFAR
+@pytest.mark.parametrize('depth', [18, 50])
+def test_resnet_cifar_keys_and_full_width_output_equal_mmpretrain(depth):
+    torch.manual_seed(0)
+    kwargs = dict(base_channels=16, stem_channels=16, out_indices=(2, 3))
+    ref = ResNet_CIFAR(depth=depth, **kwargs)
+    randomize_bn_(ref)
+    slim = SlimResNetCIFAR(depth=depth, **kwargs)
+    assert list(slim.state_dict()) == list(ref.state_dict())
+    slim.load_state_dict(ref.state_dict())
+    ref.eval()
+    slim.eval()
+    assert_all_dynamic(slim)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        expected, actual = ref(x), slim(x)
+    for a, e in zip(actual, expected):
+        assert a.shape == e.shape
+        assert (a - e).abs().max().item() < 1e-5 * max(
+            1.0, e.abs().max().item())
+
+
+def test_resnet_cifar_reduced_widths_and_errors():
+    slim = MODELS.build(dict(type='SlimResNetCIFAR', depth=18,
+                             out_indices=(0, 3))).eval()
+    assert slim.stage_names == ('stem', 'layer1', 'layer2', 'layer3',
+                                'layer4')
+    slim.set_stage_widths({'stem': 0.5, 'layer1': 0.25, 'layer4': 0.625})
+    # layer1 keeps the stem's width (identity shortcuts)
+    assert slim.active_stage_channels == {
+        'stem': 32, 'layer1': 32, 'layer2': 128, 'layer3': 256,
+        'layer4': 320}
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        outs = slim(x)
+    # stride-1 stem, no max-pool: layer1 at 32x32, layer4 at 4x4
+    assert [tuple(o.shape) for o in outs] == [(1, 32, 32, 32),
+                                              (1, 320, 4, 4)]
+    assert output_channels_of(slim, slim.layer1[0].conv1, x) == 16
+    with pytest.raises(ValueError, match=r"unknown stage\(s\) \['conv1'\]"):
+        slim.set_stage_widths({'conv1': 0.5})
+    with pytest.raises(ValueError, match='avg_down'):
+        SlimResNetCIFAR(depth=18, avg_down=True)

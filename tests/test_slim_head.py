@@ -217,3 +217,36 @@ def test_invalid_width_and_inputs():
         slim(feats(low_channels=17))
     with pytest.raises(ValueError, match='in_index 0 is out of range for 0'):
         slim([])
+
+
+# ------------------------------------------------------- classification head
+def test_slim_cls_head_widths_and_errors():
+    torch.manual_seed(0)
+    head = MODELS.build(dict(type='SlimClsTaskHead', in_channels=32,
+                             num_classes=5, channels=16))
+    x = torch.randn(2, 32, 4, 4)
+    full = head([x])
+    assert full.shape == (2, 5)
+    # full width equals the plain computation
+    hidden = torch.relu(x.mean((2, 3)) @ head.fc_hidden.weight.T
+                        + head.fc_hidden.bias)
+    expected = hidden @ head.fc.weight.T + head.fc.bias
+    assert torch.allclose(full, expected, atol=1e-6)
+    # half width, slimmed input: the leading slices of both layers
+    head.set_width(0.5)
+    assert head.active_channels == 8
+    xs = x[:, :24]
+    hidden = torch.relu(xs.mean((2, 3)) @ head.fc_hidden.weight[:8, :24].T
+                        + head.fc_hidden.bias[:8])
+    expected = hidden @ head.fc.weight[:, :8].T + head.fc.bias
+    assert torch.allclose(head([xs]), expected, atol=1e-6)
+    assert head([xs.mean((2, 3))]).shape == (2, 5)  # pooled input
+    with pytest.raises(ValueError, match=r'1 <= C <= 32'):
+        head([torch.randn(2, 40, 4, 4)])
+    with pytest.raises(ValueError, match=r'in_index -1 is out of range'):
+        head([])
+    with pytest.raises(ValueError, match=r'\(0, 1\]'):
+        head.set_width(1.5)
+    with pytest.raises(ValueError, match='channels must be >= 1'):
+        MODELS.build(dict(type='SlimClsTaskHead', in_channels=8,
+                          num_classes=5, channels=0))

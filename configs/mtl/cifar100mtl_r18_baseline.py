@@ -5,15 +5,11 @@ from mmengine.config import read_base
 with read_base():
     from .._base_.datasets.cifar100_mtl import *  # noqa: F401,F403
     from .._base_.default_runtime import *  # noqa: F401,F403
-    from .._base_.schedules.schedule_adamw_iters import *  # noqa: F401,F403
+    from .._base_.schedules.schedule_adamw_cosine_20k import *  # noqa: F401,F403
 
 model = dict(
     type='MultiTaskEncoderDecoder',
-    data_preprocessor=dict(
-        type='MultiTaskDataPreProcessor',
-        mean=(129.3, 124.1, 112.4),
-        std=(68.2, 65.4, 70.4),
-        bgr_to_rgb=True),
+    data_preprocessor=cifar_data_preprocessor,
     backbone=dict(type='mmpretrain.ResNet_CIFAR', depth=18,
                   out_indices=(3, )),
     tasks={
@@ -22,10 +18,3 @@ model = dict(
                              in_index=-1))
         for task in cifar_tasks
     })
-max_iters = 20000
-train_cfg.update(max_iters=max_iters, val_interval=2000)
-param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_iters, eta_min=1e-6,
-         by_epoch=False, begin=0, end=max_iters),
-]
-default_hooks.checkpoint.update(interval=2000)

@@ -3,6 +3,12 @@
 dataset_type = 'CIFAR100MTLDataset'
 data_root = 'data'
 cifar_tasks = tuple(f'cls_{c:02d}' for c in range(20))
+# CIFAR-100 channel statistics (RGB)
+cifar_data_preprocessor = dict(
+    type='MultiTaskDataPreProcessor',
+    mean=(129.3, 124.1, 112.4),
+    std=(68.2, 65.4, 70.4),
+    bgr_to_rgb=True)
 train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackMultiTaskInputs'),

@@ -25,3 +25,5 @@ sandwich = dict(num_random=2, seed=0)
 # CI-KD on the encoder levels the decoders consume (the heads' in_index:
 # outputs 0 and 3, stride 4 and 32).
 distill = dict(type='CIKDLoss', distance='mse', loss_weight=1.0)
+# The real-data head (NYUD-v2, PASCAL-Context), slimmable too.
+real_data_head.update(type='SlimDeepLabV3PlusTaskHead', divisor=8)

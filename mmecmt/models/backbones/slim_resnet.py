@@ -1,6 +1,8 @@
-"""Slimmable ResNet: mmseg's ResNetV1c (deep stem) running on dynamic ops."""
+"""Slimmable ResNets on dynamic ops: mmseg's ResNetV1c (deep stem) and
+mmpretrain's ResNet_CIFAR (3x3 stem for 32x32 images)."""
 from typing import Dict
 
+from mmpretrain.models.backbones import ResNet_CIFAR
 from mmseg.models.backbones import ResNetV1c
 
 from mmecmt.models.slimmable.convert import check_divisor, convert_to_dynamic_
@@ -109,23 +111,86 @@ class SlimResNet(SlimBackboneMixin, ResNetV1c):
                                                        ratios['stem'])
                 channels = conv.active_out_channels
         stage_channels['stem'] = channels
-        for stage in self.res_layers:
-            ratio = ratios[stage]
-            for block in getattr(self, stage):
-                inner_convs = [block.conv1]
-                last_conv = block.conv2
-                if hasattr(block, 'conv3'):  # Bottleneck
-                    inner_convs.append(block.conv2)
-                    last_conv = block.conv3
-                for conv in inner_convs:
-                    conv.active_out_channels = self.scaled(
-                        conv.out_channels, ratio)
-                if block.downsample is None:  # identity shortcut
-                    out_channels = channels
-                else:
-                    out_channels = self.scaled(last_conv.out_channels, ratio)
-                    block.downsample[0].active_out_channels = out_channels
-                last_conv.active_out_channels = out_channels
-                channels = out_channels
-            stage_channels[stage] = channels
+        stage_channels.update(
+            apply_res_layer_ratios(self, channels, ratios))
+        return stage_channels
+
+
+def apply_res_layer_ratios(backbone: SlimBackboneMixin, channels: int,
+                           ratios: Dict[str, float]) -> Dict[str, int]:
+    """Set the widths of a ResNet's residual stages (``backbone.res_layers``,
+    mmseg's or mmpretrain's Basic/Bottleneck blocks) after a stem of
+    ``channels`` active outputs; return ``{stage: active out channels}``.
+
+    Inner convs run ``scaled(planes)``; the last conv and the downsample
+    projection ``scaled(planes * expansion)``; a block with an identity
+    shortcut keeps its input width so that the residual add matches.
+    """
+    stage_channels = {}
+    for stage in backbone.res_layers:
+        ratio = ratios[stage]
+        for block in getattr(backbone, stage):
+            inner_convs = [block.conv1]
+            last_conv = block.conv2
+            if hasattr(block, 'conv3'):  # Bottleneck
+                inner_convs.append(block.conv2)
+                last_conv = block.conv3
+            for conv in inner_convs:
+                conv.active_out_channels = backbone.scaled(
+                    conv.out_channels, ratio)
+            if block.downsample is None:  # identity shortcut
+                out_channels = channels
+            else:
+                out_channels = backbone.scaled(last_conv.out_channels, ratio)
+                block.downsample[0].active_out_channels = out_channels
+            last_conv.active_out_channels = out_channels
+            channels = out_channels
+        stage_channels[stage] = channels
+    return stage_channels
+
+
+@MODELS.register_module()
+class SlimResNetCIFAR(SlimBackboneMixin, ResNet_CIFAR):
+    """mmpretrain's ``ResNet_CIFAR`` (3x3 stride-1 stem, no max-pool: for
+    32x32 images) whose stages can run at reduced widths.
+
+    Built by mmpretrain's constructor, then converted in place to dynamic ops
+    like :class:`SlimResNet`: state-dict keys equal
+    ``mmpretrain.ResNet_CIFAR``'s and at full width the output equals it.
+
+    Stages (``stage_names``): ``stem`` (``conv1``, ``scaled(stem_channels)``
+    outputs) and ``layer1`` ... ``layer{num_stages}``, with the block rule of
+    :class:`SlimResNet`.
+
+    Args:
+        depth: 18, 34, 50, 101 or 152.
+        divisor: active channels are multiples of it (default 8).
+        **kwargs: the other arguments of ``mmpretrain.ResNet_CIFAR``
+            (``out_indices`` defaults to ``(3, )``, the last stage); the
+            norm layers must be ``nn.BatchNorm2d`` and the convs
+            ``nn.Conv2d`` (no ``avg_down``).
+
+    Shapes:
+        input (B, 3, H, W) -> tuple of (B, C_i, H / s_i, W / s_i), one per
+        ``out_indices`` (s = 1, 2, 4, 8 for layer1 ... layer4).
+    """
+
+    def __init__(self, depth: int, divisor: int = 8, **kwargs):
+        if kwargs.get('avg_down'):
+            raise ValueError('SlimResNetCIFAR: avg_down=True is not '
+                             'slimmable (its shortcut starts with a pool)')
+        super().__init__(depth, **kwargs)
+        self.divisor = check_divisor(divisor, type(self).__name__)
+        self.stage_names = ('stem', ) + tuple(self.res_layers)
+        convert_to_dynamic_(self)
+        self.set_stage_widths({})
+
+    def _apply_stage_ratios(self, ratios: Dict[str, float]) -> Dict[str, int]:
+        """Write every conv's ``active_out_channels``; return the active
+        output channels of each stage."""
+        channels = self.scaled(self.conv1.out_channels, ratios['stem'])
+        self.conv1.active_out_channels = channels
+        stage_channels = dict(stem=channels)
+        stage_channels.update(
+            apply_res_layer_ratios(self, channels, ratios))
         return stage_channels

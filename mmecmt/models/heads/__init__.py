@@ -4,9 +4,10 @@ mmseg decode heads do) and compute no loss."""
 from .cls_head import ClsTaskHead
 from .deeplabv3plus_head import ASPP, DeepLabV3PlusTaskHead
 from .fcn_head import FCNTaskHead
+from .slim_cls_head import SlimClsTaskHead
 from .slim_deeplabv3plus_head import SlimDeepLabV3PlusTaskHead
 
 __all__ = [
     'ASPP', 'DeepLabV3PlusTaskHead', 'FCNTaskHead', 'ClsTaskHead',
-    'SlimDeepLabV3PlusTaskHead'
+    'SlimClsTaskHead', 'SlimDeepLabV3PlusTaskHead'
 ]
