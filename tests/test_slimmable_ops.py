@@ -119,3 +119,31 @@ def test_inference_slice_cache_follows_widths_and_weights():
     # with autograd the live slice is used (gradients reach the weight)
     dyn(x).sum().backward()
     assert dyn.weight.grad is not None
+
+
+def test_bn_inference_cache_follows_widths_and_statistics():
+    torch.manual_seed(0)
+    bn = DynamicBatchNorm2d(8).eval()
+    x = torch.randn(2, 6, 4, 4)
+    with torch.no_grad():
+        bn.running_mean.copy_(torch.randn(8))
+        y1 = bn(x)
+        params = bn.active_params(6)
+        assert all(a is b for a, b in zip(params, bn.active_params(6)))
+        bn.running_mean.add_(1.0)  # a recalibration changes the stats
+        y2 = bn(x)
+        y3 = bn(x[:, :4])
+    scale = bn.weight[:6, None, None] / torch.sqrt(
+        bn.running_var[:6, None, None] + bn.eps)
+    assert torch.allclose(y1 - y2, scale.expand_as(y1), atol=1e-5)
+    ref = nn.functional.batch_norm(x[:, :4], bn.running_mean[:4],
+                                   bn.running_var[:4], bn.weight[:4],
+                                   bn.bias[:4], False, 0.0, bn.eps)
+    assert torch.allclose(y3, ref, atol=1e-6)
+    # training mode: statistics are updated through views, never cached
+    bn.train()
+    before = bn.running_mean.clone()
+    with torch.no_grad():
+        bn(x)
+    assert not torch.equal(bn.running_mean[:6], before[:6])
+    assert torch.equal(bn.running_mean[6:], before[6:])

@@ -112,20 +112,26 @@ class ConcatInputDynamicConv2d(ConcatInputMixin, DynamicConv2d, nn.Conv2d):
         self.init_segments(in_segments, self.in_channels)
 
     def active_weight(self, in_channels: int, device: torch.device):
-        """(weight, bias, groups) of the active slice."""
+        """(weight, bias, groups) of the active slice (reused between
+        inference calls, :class:`InferenceSliceCache`)."""
         out, in_, groups = self.active_shape(in_channels)
         index = self.input_index(in_channels, device)
-        bias = self.bias
         if index is None:
-            weight = self.weight[:out, :in_]
-            bias = bias[:out] if bias is not None else None
-        elif self.is_depthwise:  # one filter per input channel
-            weight = self.weight.index_select(0, index)
-            bias = bias.index_select(0, index) if bias is not None else None
-        else:
-            weight = self.weight[:out].index_select(1, index)
-            bias = bias[:out] if bias is not None else None
-        return weight, bias, groups
+            weight, bias = DynamicConv2d.active_weight(self, out, in_)
+            return weight, bias, groups
+        weight, bias = self._parameters['weight'], self._parameters['bias']
+
+        def gather():
+            if self.is_depthwise:  # one filter per input channel
+                return (weight.index_select(0, index),
+                        None if bias is None else bias.index_select(0, index))
+            return (weight[:out].index_select(1, index),
+                    None if bias is None else bias[:out])
+
+        if weight.is_meta:
+            return gather() + (groups, )
+        return self.cached((out, self.active_in_segments), (weight, bias),
+                           gather) + (groups, )
 
     def forward(self, x: Tensor) -> Tensor:
         weight, bias, groups = self.active_weight(x.size(1), x.device)
@@ -174,14 +180,20 @@ class ConcatInputDynamicBatchNorm2d(ConcatInputMixin, DynamicBatchNorm2d):
             self.num_batches_tracked.add_(1)
             factor = (1.0 / float(self.num_batches_tracked)
                       if self.momentum is None else self.momentum)
-        mean = var = None
-        if self.track_running_stats:
-            mean = self.running_mean.index_select(0, index)
-            var = self.running_var.index_select(0, index)
+        sources = (self._buffers['running_mean'],
+                   self._buffers['running_var'],
+                   self._parameters['weight'], self._parameters['bias'])
+
+        def gather():
+            return tuple(None if t is None else t.index_select(0, index)
+                         for t in sources)
+
+        # (training: F.batch_norm updates the gathered statistics, which are
+        # written back below, so they are gathered afresh every call)
+        mean, var, weight, bias = gather() if self.training else \
+            self.cached(self.active_in_segments, sources, gather)
         out = F.batch_norm(
-            x, mean, var,
-            self.weight.index_select(0, index) if self.affine else None,
-            self.bias.index_select(0, index) if self.affine else None,
+            x, mean, var, weight, bias,
             self.training or not self.track_running_stats, factor, self.eps)
         if self.training and self.track_running_stats:
             with torch.no_grad():  # F.batch_norm updated the gathered copies

@@ -26,7 +26,39 @@ def make_divisible(value: float, divisor: int = 8,
     return new_value
 
 
-class DynamicConv2d(nn.Conv2d):
+class InferenceSliceCache:
+    """Mixin: keep an op's active parameter slices between inference calls.
+
+    Slicing and gathering weights costs a few microseconds of Python per
+    call, which adds up over a network's hundred-odd layers at batch 1.
+    Without autograd (inference) :meth:`cached` builds the slices once and
+    returns them until the widths or the tensors change: the key holds the
+    widths and every source tensor's ``data_ptr`` and version counter, so an
+    optimizer step, ``load_state_dict`` or BN recalibration (all in-place)
+    invalidate it. With autograd enabled nothing is cached (the slices must
+    stay views of the parameters for their gradients). The cache is not
+    module state: it is not saved and it is rebuilt on demand.
+    """
+
+    def cached(self, widths: tuple, sources: tuple, build):
+        """``build()``, reused while ``widths`` and ``sources`` (tensors or
+        None) are unchanged; recomputed on every call under autograd."""
+        if torch.is_grad_enabled():
+            return build()
+        key = [widths]
+        for t in sources:
+            if t is not None:
+                key += (t.data_ptr(), t._version)
+        key = tuple(key)
+        entry = self.__dict__.get('_inference_slices')
+        if entry is not None and entry[0] == key:
+            return entry[1]
+        value = build()
+        self.__dict__['_inference_slices'] = (key, value)
+        return value
+
+
+class DynamicConv2d(InferenceSliceCache, nn.Conv2d):
     """Conv2d running on the leading ``[:out, :in]`` slice of its weight.
 
     Shapes: x (B, in, H, W) with in <= ``in_channels`` -> (B, out, H', W'),
@@ -45,30 +77,24 @@ class DynamicConv2d(nn.Conv2d):
                 f'groups={self.groups} for {self.in_channels}->'
                 f'{self.out_channels} channels')
         self.active_out_channels: Optional[int] = None
-        # inference cache of the contiguous active slice (not state: it is
-        # rebuilt whenever the slice or the weights change)
-        self._slice_key: Optional[tuple] = None
-        self._slice: Optional[tuple] = None
 
     def active_weight(self, out: int, in_: int):
         """(weight, bias) of the active slice ``[:out, :in_]``.
 
-        Without autograd (inference) the slice is copied once into
-        contiguous memory and reused until the widths or the weights change
-        (tracked by the tensors' version counters), so a reduced-width
-        subnet does not pay for a strided weight copy at every call.
+        At full width these are the parameters themselves. Without autograd
+        a reduced slice is copied once into contiguous memory and reused
+        (:class:`InferenceSliceCache`), so a reduced-width subnet does not
+        pay for a strided weight copy at every call.
         """
-        if torch.is_grad_enabled() or self.weight.device.type == 'meta':
-            bias = self.bias[:out] if self.bias is not None else None
-            return self.weight[:out, :in_], bias
-        key = (out, in_, self.weight.data_ptr(), self.weight._version,
-               None if self.bias is None else self.bias._version)
-        if key != self._slice_key:
-            bias = None if self.bias is None else \
-                self.bias[:out].contiguous()
-            self._slice = (self.weight[:out, :in_].contiguous(), bias)
-            self._slice_key = key
-        return self._slice
+        weight, bias = self._parameters['weight'], self._parameters['bias']
+        if out == weight.size(0) and in_ == weight.size(1):
+            return weight, bias
+        if weight.is_meta:
+            return weight[:out, :in_], None if bias is None else bias[:out]
+        return self.cached(
+            (out, in_), (weight, bias), lambda: (
+                weight[:out, :in_].contiguous(),
+                None if bias is None else bias[:out].contiguous()))
 
     def active_shape(self, in_channels: int):
         """(out, in, groups) that run for an input of ``in_channels``."""
@@ -109,13 +135,28 @@ class DynamicConv2d(nn.Conv2d):
         return conv.to(self.weight.device)
 
 
-class DynamicBatchNorm2d(nn.BatchNorm2d):
+class DynamicBatchNorm2d(InferenceSliceCache, nn.BatchNorm2d):
     """BatchNorm2d over the leading ``x.size(1)`` channels.
 
     Affine parameters and running statistics are sliced like the conv before
     it; in training mode the running statistics of the slice are updated in
-    place (the slices are views of the full buffers).
+    place (the slices are views of the full buffers). In eval mode without
+    autograd the slices are reused between calls
+    (:class:`InferenceSliceCache`).
     """
+
+    def active_params(self, c: int):
+        """(running_mean, running_var, weight, bias) of the leading ``c``
+        channels (None where the BN has no such tensor)."""
+        def build():
+            return tuple(None if t is None else t[:c] for t in sources)
+
+        sources = (self._buffers['running_mean'],
+                   self._buffers['running_var'],
+                   self._parameters['weight'], self._parameters['bias'])
+        if self.training:  # running statistics are updated through views
+            return build()
+        return self.cached((c, ), sources, build)
 
     def forward(self, x: Tensor) -> Tensor:
         c = x.size(1)
@@ -134,13 +175,9 @@ class DynamicBatchNorm2d(nn.BatchNorm2d):
             else:
                 exponential_average_factor = self.momentum
         use_batch_stats = self.training or not self.track_running_stats
-        return F.batch_norm(
-            x,
-            self.running_mean[:c] if self.track_running_stats else None,
-            self.running_var[:c] if self.track_running_stats else None,
-            self.weight[:c] if self.affine else None,
-            self.bias[:c] if self.affine else None,
-            use_batch_stats, exponential_average_factor, self.eps)
+        mean, var, weight, bias = self.active_params(c)
+        return F.batch_norm(x, mean, var, weight, bias, use_batch_stats,
+                            exponential_average_factor, self.eps)
 
     def export(self, in_channels: int) -> nn.BatchNorm2d:
         """A plain BatchNorm2d with the active slice's parameters and stats."""
