@@ -1,0 +1,317 @@
+"""One trained supernet, ready to answer (preference, budget) requests.
+
+:class:`SearchSession` holds what every request of a checkpoint shares: the
+supernet with its weights, the analytic :class:`MacsModel`, the accuracy
+predictor (loaded from its cache or built once) and the data loaders that
+measure a subnet (BN recalibration on the training set, evaluation on the
+val set). ``tools/search.py`` answers one request with it,
+``tools/evaluate_control.py`` many, and
+:class:`~mmecmt.engine.loops.SubnetSearchLoop` does the same inside a Runner.
+
+Requests:
+
+* ``mode='evolution'`` (ECMT): decoder widths from the preference
+  (:class:`PreferenceRule`), encoder widths by :class:`EvolutionSearcher`
+  under the budget with the predictor's preference-weighted fitness;
+* ``mode='random'``: the best (by the same fitness) of as many random
+  subnets as the evolution scores, decoders fixed the same way;
+* ``mode='uniform'``: the widest subnet with one width ratio for the whole
+  network that fits the budget (no preference rule, no predictor).
+"""
+import hashlib
+import os.path as osp
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Tuple
+
+import numpy as np
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+
+from mmecmt.engine.bn_calibration import (BNCalibrator,
+                                          calibration_dataloader_cfg)
+from mmecmt.registry import DATASETS
+from .budget import check_feasible, format_macs, parse_budget
+from .evolution import EvolutionSearcher, largest_uniform_under_budget
+from .macs import MacsModel
+from .predictor import AccuracyPredictor
+from .preference import PreferenceRule, validate_preference
+from .space import SubnetSpec
+from .subnet_evaluator import (HOLDOUT_FRACTION, SubnetEvaluator,
+                               build_predictor_dataset, holdout_split,
+                               subset_dataloader_cfg)
+
+SEARCH_MODES = ('evolution', 'random', 'uniform')
+#: fraction of the evaluated subnets kept out of the predictor's fit to
+#: measure its quality.
+QUALITY_FRACTION = 0.2
+
+
+def sha256_of(path: str) -> str:
+    """Hex sha256 of a file (the predictor cache key of a checkpoint)."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def predictor_cache_path(work_dir: str, checkpoint_sha: str) -> str:
+    """``<work_dir>/predictor_<sha256[:12]>.npz``."""
+    return osp.join(work_dir, f'predictor_{checkpoint_sha[:12]}.npz')
+
+
+def training_crop_size(cfg) -> Tuple[int, int]:
+    """The ``crop_size`` of the training pipeline: the input size at which
+    budgets are counted by default.
+
+    Raises:
+        ValueError: the pipeline has no ``crop_size``.
+    """
+    crop = [t for t in cfg.train_dataloader.dataset.pipeline
+            if 'crop_size' in t]
+    if not crop:
+        raise ValueError('no crop_size in the training pipeline: give the '
+                         'input size of the MACs count explicitly')
+    return tuple(int(v) for v in crop[0]['crop_size'])
+
+
+@dataclass
+class SearchResult:
+    """One answered request.
+
+    Attributes:
+        spec: the chosen subnet.
+        macs: its analytic MACs (<= the budget).
+        fitness: the predictor fitness (None in ``uniform`` mode).
+        num_evaluations: fitness evaluations the search used.
+        seconds: search time (without any measurement).
+        decoders: the decoder widths fixed by the preference rule (None in
+            ``uniform`` mode).
+    """
+    spec: SubnetSpec
+    macs: int
+    fitness: Optional[float]
+    num_evaluations: int
+    seconds: float
+    decoders: Optional[Dict[str, float]] = field(default=None)
+
+
+class SearchSession:
+    """A trained supernet with its MACs model, predictor and measurement.
+
+    Args:
+        cfg: the supernet's config (``train_dataloader``,
+            ``val_dataloader``, ``val_evaluator``, ``randomness``).
+        model: the supernet, weights loaded (``set_subnet``,
+            ``search_space``).
+        input_shape: (H, W) at which MACs are counted (default: the
+            training crop).
+        calib_images: training images for each BN recalibration (default:
+            ``cfg.val_cfg.calibrate_bn.num_images``, else 1024).
+
+    Attributes:
+        macs_model (MacsModel): built on first use (~50 traced subnets).
+    """
+
+    def __init__(self, cfg, model, input_shape: Optional[Tuple[int,
+                                                               int]] = None,
+                 calib_images: Optional[int] = None):
+        if not callable(getattr(model, 'set_subnet', None)):
+            raise TypeError(f'{type(model).__name__} is not a slimmable '
+                            'supernet (no set_subnet)')
+        self.cfg = cfg
+        self.model = model
+        self.search_space = model.search_space
+        self.tasks: List[str] = list(self.search_space.decoders)
+        self.input_shape = tuple(input_shape) if input_shape else \
+            training_crop_size(cfg)
+        self.calib_images = int(calib_images or cfg.get('val_cfg', {}).get(
+            'calibrate_bn', {}).get('num_images', 1024))
+        self.seed = int(cfg.get('randomness', {}).get('seed', 0))
+        self.predictor: Optional[AccuracyPredictor] = None
+        self._macs_model: Optional[MacsModel] = None
+        self._val_evaluator: Optional[SubnetEvaluator] = None
+
+    # ------------------------------------------------------------------
+    # MACs and budgets
+    # ------------------------------------------------------------------
+    @property
+    def macs_model(self) -> MacsModel:
+        if self._macs_model is None:
+            t0 = time.perf_counter()
+            self._macs_model = MacsModel(self.model,
+                                         input_shape=self.input_shape)
+            lo, hi = self._macs_model.macs_range()
+            print_log(
+                f'MACs model at {self.input_shape[0]}x{self.input_shape[1]}'
+                f': subnets {format_macs(lo)} - {format_macs(hi)} '
+                f'({time.perf_counter() - t0:.1f} s)', logger='current')
+        return self._macs_model
+
+    def budget(self, text) -> int:
+        """A budget (``'1.2G'``, ``'350M'``, ``'0.5x'`` or MACs) in MACs.
+
+        Raises:
+            ValueError: unparsable, or outside the feasible range (the
+                message states the range).
+        """
+        lo, hi = self.macs_model.macs_range()
+        return check_feasible(parse_budget(text, hi), lo, hi)
+
+    # ------------------------------------------------------------------
+    # accuracy predictor
+    # ------------------------------------------------------------------
+    def load_or_build_predictor(self, cache: str, key: str,
+                                num_subnets: int = 200,
+                                holdout_fraction: float = HOLDOUT_FRACTION,
+                                seed: int = 0) -> dict:
+        """Load the predictor from ``cache`` (refused unless its ``key``
+        matches), or evaluate ``num_subnets`` random subnets + max + min on
+        the held-out training split, report the predictor's quality on
+        :data:`QUALITY_FRACTION` of them, fit it on all and save it.
+
+        Returns:
+            Information for the report (cache, loaded, num_train, quality,
+            build_seconds).
+        """
+        if osp.isfile(cache):
+            self.predictor = AccuracyPredictor.load(cache, self.search_space,
+                                                    key=key)
+            print_log(f'Loaded the accuracy predictor from {cache} (fitted '
+                      f'on {self.predictor.num_train} subnets)',
+                      logger='current')
+            return dict(cache=cache, loaded=True,
+                        num_train=self.predictor.num_train)
+        t0 = time.perf_counter()
+        train_cfg = self.cfg.train_dataloader
+        dataset = DATASETS.build(dict(train_cfg.dataset, pipeline=[]))
+        calib_idx, holdout_idx = holdout_split(len(dataset),
+                                               holdout_fraction)
+        calib_loader = Runner.build_dataloader(
+            subset_dataloader_cfg(calibration_dataloader_cfg(train_cfg),
+                                  calib_idx, shuffle=True), seed=self.seed)
+        eval_cfg = subset_dataloader_cfg(
+            train_cfg, holdout_idx,
+            pipeline=self.cfg.val_dataloader.dataset.pipeline)
+        eval_cfg['batch_size'] = self.cfg.val_dataloader.get('batch_size', 1)
+        eval_loader = Runner.build_dataloader(eval_cfg, seed=self.seed)
+        print_log(
+            f'Building the accuracy predictor: {num_subnets} random subnets'
+            ' + max + min, each BN-recalibrated on training images '
+            f'[0, {len(calib_idx)}) and evaluated on the held-out training '
+            f'images [{holdout_idx[0]}, {holdout_idx[-1] + 1})',
+            logger='current')
+        evaluator = SubnetEvaluator(
+            self.model, eval_loader, self.cfg.val_evaluator,
+            BNCalibrator(self.model, calib_loader,
+                         num_images=self.calib_images, show_progress=False))
+        specs, scores = build_predictor_dataset(
+            evaluator, self.search_space, num_subnets, seed=seed)
+        quality = self._predictor_quality(specs, scores, seed)
+        self.predictor = AccuracyPredictor(self.search_space,
+                                           self.tasks).fit(specs, scores)
+        self.predictor.save(cache, key=key)
+        seconds = time.perf_counter() - t0
+        print_log(f'Saved the accuracy predictor to {cache} ({seconds:.1f} '
+                  's)', logger='current')
+        return dict(cache=cache, loaded=False, num_train=len(specs),
+                    quality=quality, build_seconds=seconds)
+
+    def _predictor_quality(self, specs, scores, seed) -> Optional[dict]:
+        """Spearman / Kendall per task of a predictor fitted without a
+        random :data:`QUALITY_FRACTION` of the subnets, on those."""
+        order = np.random.default_rng(seed).permutation(len(specs))
+        num_test = max(1, int(round(QUALITY_FRACTION * len(specs))))
+        test, train = order[:num_test], order[num_test:]
+        if len(train) < 2:
+            return None
+        probe = AccuracyPredictor(self.search_space, self.tasks).fit(
+            [specs[i] for i in train], {t: v[train]
+                                        for t, v in scores.items()})
+        quality = probe.evaluate([specs[i] for i in test],
+                                 {t: v[test] for t, v in scores.items()})
+        print_log('Predictor quality on %d held-out subnets: %s' % (
+            len(test), ', '.join(
+                f'{t}: spearman={q["spearman"]:.3f} '
+                f'kendall={q["kendall"]:.3f}' for t, q in quality.items())),
+            logger='current')
+        return quality
+
+    # ------------------------------------------------------------------
+    # search and measurement
+    # ------------------------------------------------------------------
+    def search(self, preference: Mapping[str, float], budget: int,
+               mode: str = 'evolution', rule: str = 'rank_by_max',
+               population: int = 100, generations: int = 50,
+               seed: int = 0) -> SearchResult:
+        """Answer one request (see the module docstring for the modes).
+
+        Raises:
+            ValueError: unknown mode, a preference that is not a
+                distribution over the tasks, or a budget the fixed decoders
+                cannot meet.
+            RuntimeError: ``evolution`` / ``random`` without a predictor.
+        """
+        if mode not in SEARCH_MODES:
+            raise ValueError(f'unknown search mode {mode!r}; valid modes '
+                             f'are {list(SEARCH_MODES)}')
+        pref = validate_preference(preference, self.tasks)
+        macs_fn = self.macs_model.macs
+        t0 = time.perf_counter()
+        if mode == 'uniform':
+            spec = largest_uniform_under_budget(self.search_space, macs_fn,
+                                                budget)
+            return SearchResult(spec, int(macs_fn(spec)), None, 0,
+                                time.perf_counter() - t0)
+        if self.predictor is None:
+            raise RuntimeError(f'mode {mode!r} needs the accuracy predictor:'
+                               ' call load_or_build_predictor first')
+        decoders = PreferenceRule(self.search_space, rule)(pref)
+        searcher = EvolutionSearcher(
+            self.search_space, macs_fn, self.predictor.fitness_fn(pref),
+            population_size=population, generations=generations, seed=seed,
+            fixed=dict(decoders=decoders))
+        num_evals = population * (1 + generations) - \
+            searcher.num_parents * generations
+        if mode == 'random':
+            spec, fitness, _ = searcher.random_search(num_evals, budget)
+        else:
+            spec, fitness, _ = searcher.search(budget)
+        return SearchResult(spec, int(macs_fn(spec)), float(fitness),
+                            num_evals, time.perf_counter() - t0,
+                            decoders=decoders)
+
+    def predicted_scores(self, spec: SubnetSpec) -> Dict[str, float]:
+        """The predictor's higher-is-better score per task."""
+        if self.predictor is None:
+            raise RuntimeError('no accuracy predictor loaded')
+        return {t: float(v[0])
+                for t, v in self.predictor.predict([spec]).items()}
+
+    @property
+    def val_evaluator(self) -> SubnetEvaluator:
+        """Val-set measurement with BN recalibration on the training set
+        (built once)."""
+        if self._val_evaluator is None:
+            calib_loader = Runner.build_dataloader(
+                calibration_dataloader_cfg(self.cfg.train_dataloader),
+                seed=self.seed)
+            val_cfg = dict(self.cfg.val_dataloader)
+            val_cfg['persistent_workers'] = False
+            val_loader = Runner.build_dataloader(val_cfg, seed=self.seed)
+            self._val_evaluator = SubnetEvaluator(
+                self.model, val_loader, self.cfg.val_evaluator,
+                BNCalibrator(self.model, calib_loader,
+                             num_images=self.calib_images,
+                             show_progress=False))
+        return self._val_evaluator
+
+    def measure(self, spec: SubnetSpec) -> Dict[str, float]:
+        """Val metrics of ``spec`` after BN recalibration (e.g.
+        ``{'semseg/mIoU': ...}``); the supernet is left as it was."""
+        return self.val_evaluator.evaluate(spec)
+
+
+__all__ = ['SEARCH_MODES', 'SearchResult', 'SearchSession', 'sha256_of',
+           'predictor_cache_path', 'training_crop_size']

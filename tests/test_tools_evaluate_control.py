@@ -1,0 +1,114 @@
+"""tools/evaluate_control.py on a tiny ECMT supernet (2 training
+iterations): every method answers every request within its budget, the
+report and figures are written, measurements are cached and reused, and bad
+inputs fail with clear errors."""
+import json
+import os.path as osp
+
+import pytest
+from conftest import REPO, TINY_CONFIG, run_tool, tiny_data_options
+
+ECMT_TINY = osp.join(REPO, 'configs', 'ecmt', 'synthscenes_mbv2_tiny.py')
+TASKS = ('semseg', 'depth', 'normals', 'edge', 'sal')
+STL = dict(semseg=0.3, depth=1.0, normals=30.0, edge=0.4, sal=0.6)
+
+
+@pytest.fixture(scope='module')
+def trained(tiny_synth_root, tmp_path_factory):
+    """(data options, work dir, supernet checkpoint, fixed-model
+    checkpoint), both trained for 2 iterations."""
+    work = str(tmp_path_factory.mktemp('control_work'))
+    data = tiny_data_options(tiny_synth_root)
+    short = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+             'default_hooks.checkpoint.interval=2']
+    run_tool(['tools/train.py', ECMT_TINY, '--work-dir', work,
+              '--cfg-options', *short, *data])
+    fixed_work = osp.join(work, 'fixed')
+    run_tool(['tools/train.py', TINY_CONFIG, '--work-dir', fixed_work,
+              '--cfg-options', *short, *data])
+    return data, work, osp.join(work, 'iter_2.pth'), osp.join(
+        fixed_work, 'iter_2.pth')
+
+
+def _args(trained, out, *extra):
+    data, work, ckpt, _ = trained
+    return ['tools/evaluate_control.py', ECMT_TINY, ckpt, '--work-dir', work,
+            '--out-dir', out, '--predictor-subnets', '4', '--population',
+            '12', '--generations', '3', *extra, '--cfg-options', *data]
+
+
+def test_evaluate_control(trained, tmp_path):
+    out = str(tmp_path / 'control')
+    stl_file = str(tmp_path / 'stl.json')
+    json.dump(STL, open(stl_file, 'w'))
+    fixed_ckpt = trained[3]
+    proc = run_tool(_args(
+        trained, out, '--stl-reference', stl_file, '--budgets', '0.6x',
+        '1.0x', '--num-preferences', '2', '--fixed',
+        osp.join(REPO, 'configs', 'mtl', 'synthscenes_mbv2_tiny.py'),
+        fixed_ckpt))
+    log = proc.stdout + proc.stderr
+    assert '[control] 34/34' in log  # 8 prefs x 2 budgets x 2 + 2 uniform
+    result = json.load(open(osp.join(out, 'control_results.json')))
+    records = result['records']
+    methods = [r['method'] for r in records]
+    assert methods.count('ECMT') == 16
+    assert methods.count('random search') == 16
+    assert methods.count('uniform width') == 2
+    assert methods.count('fixed MTL') == 1
+    setup = json.load(open(osp.join(out, 'control_setup.json')))
+    budgets = setup['budgets']
+    assert budgets['0.6x'] < budgets['1.0x']
+    for r in records:
+        assert r['macs'] <= r['budget']
+        assert set(r['scores']) == set(TASKS)
+        assert r['delta_m'] is not None
+    # the one-hot preference of a task gives it the widest decoder
+    onehot = [r for r in records if r['method'] == 'ECMT'
+              and r['preference']['depth'] == 1.0]
+    assert onehot and all(r['subnet']['decoders']['depth'] == 1.0
+                          and r['subnet']['decoders']['sal'] == 0.25
+                          for r in onehot)
+    summary = result['summary']
+    assert set(summary) == {'ECMT', 'random search', 'uniform width',
+                            'fixed MTL'}
+    assert set(summary['ECMT']) == {'0.6x', '1.0x'}
+    for groups in summary.values():
+        for s in groups.values():
+            assert s['violations'] == 0 and s['hv'] >= 0
+    # (an untrained predictor need not prefer wider subnets: only defined)
+    assert -1 <= result['budget_controllability']['ECMT']['spearman'] <= 1
+    assert result['budget_controllability']['uniform width'][
+        'spearman'] == pytest.approx(1.0)
+    assert result['stl_reference'] == STL
+    for name in ('pairwise_0.6x.png', 'pairwise_1.0x.png',
+                 'preference_ECMT_0.6x.png', 'budget_ECMT.png'):
+        assert osp.isfile(osp.join(out, name)), name
+    assert '## Summary per method and budget' in open(
+        osp.join(out, 'control_results.md')).read()
+    measured = open(osp.join(out, 'measurements.jsonl')).read().splitlines()
+    assert 2 <= len(measured) <= 34
+
+    # a second run measures nothing new
+    proc = run_tool(_args(
+        trained, out, '--stl-reference', ','.join(
+            f'{t}={v}' for t, v in STL.items()), '--budgets', '0.6x',
+        '1.0x', '--num-preferences', '2', '--methods', 'uniform'))
+    assert '[control] 2/2' in proc.stdout
+    assert open(osp.join(out, 'measurements.jsonl')).read().splitlines() \
+        == measured
+
+
+@pytest.mark.parametrize('extra, message', [
+    ((), 'no single-task references'),
+    (('--stl-reference', 'semseg=0.3,depth=1'), "tasks ['edge', 'normals', "
+     "'sal'] are missing"),
+    (('--stl-reference', 'semseg:0.3'), "'semseg:0.3' is not task=value"),
+    (('--stl-reference', ','.join(f'{t}=1' for t in TASKS), '--budgets',
+      '0.01x'), 'feasible range'),
+])
+def test_evaluate_control_errors(trained, tmp_path, extra, message):
+    proc = run_tool(_args(trained, str(tmp_path / 'bad'), *extra),
+                    check=False)
+    assert proc.returncode == 2
+    assert message in proc.stderr, proc.stderr[-2000:]

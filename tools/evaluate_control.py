@@ -1,0 +1,343 @@
+"""How controllable is a trained ECMT supernet? Run many (preference,
+budget) requests through the search, measure every chosen subnet and write
+the controllability report.
+
+    python tools/evaluate_control.py CONFIG CHECKPOINT \
+        --stl-reference work_dirs/stl/reference.json \
+        [--budgets 0.4x 0.7x 1.0x] [--num-preferences 20] \
+        [--methods evolution random uniform] \
+        [--fixed CONFIG CHECKPOINT] [--predictor-subnets 200] \
+        [--out-dir DIR] [--seed 0]
+
+Requests: ``--num-preferences`` preferences drawn from the simplex
+(Dirichlet(1), fixed ``--seed``) plus the one-hot preference of every task
+and the uniform one, at every budget. Each method answers them
+(:class:`~mmecmt.search.session.SearchSession`):
+
+* ``evolution``: ECMT (preference rule for the decoders, evolution search
+  over the encoder with the accuracy predictor);
+* ``random``: random search with the same predictor, decoders and number of
+  fitness evaluations;
+* ``uniform``: one width ratio for the whole network, the widest within the
+  budget; preference-blind, so it answers one request per budget.
+
+``--fixed CONFIG CHECKPOINT`` adds a fixed multi-task model as one point
+(its own MACs as its budget). Every chosen subnet is measured on the val set
+after BN recalibration; measurements are cached per subnet in
+``DIR/measurements.jsonl`` (an interrupted run resumes where it stopped).
+
+Written to ``DIR`` (default ``<work_dir>/control``) by
+:func:`~mmecmt.evaluation.control.write_control_report`:
+``control_results.json`` / ``.md`` (every request, its subnet, MACs,
+per-task metrics and Delta_m vs the single-task references; HV per method
+and budget with its reference point; task and budget controllability;
+budget violations) and the PNG figures (pairwise task scores with the
+Pareto front per budget, preference vs score, budget vs MACs).
+
+Single-task references (``--stl-reference``): a JSON file ``{task: primary
+metric}`` or ``task=value,...``; default: the config's
+``val_evaluator.stl_reference``.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import time
+
+sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
+
+from mmengine.config import DictAction  # noqa: E402
+from mmengine.evaluator import Evaluator  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
+from mmengine.runner import Runner, load_checkpoint  # noqa: E402
+
+from mmecmt.evaluation.control import write_control_report  # noqa: E402
+from mmecmt.evaluation.functional.delta_m import (  # noqa: E402
+    extract_primary_scores, task_kind)
+from mmecmt.registry import MODELS  # noqa: E402
+from mmecmt.search.budget import format_macs  # noqa: E402
+from mmecmt.search.preference import (PREFERENCE_RULES,  # noqa: E402
+                                      one_hot_preferences, sample_simplex,
+                                      uniform_preference)
+from mmecmt.search.session import (SEARCH_MODES, SearchSession,  # noqa: E402
+                                   predictor_cache_path, sha256_of)
+from mmecmt.utils import register_all_modules  # noqa: E402
+from mmecmt.utils.flops import count_macs  # noqa: E402
+from mmecmt.utils.runner_setup import load_tool_config  # noqa: E402
+
+#: report name of each search mode
+METHOD_NAMES = dict(evolution='ECMT', random='random search',
+                    uniform='uniform width')
+FIXED_NAME = 'fixed MTL'
+MEASUREMENTS_FILE = 'measurements.jsonl'
+
+
+class UserError(Exception):
+    """Bad command-line input: printed to stderr, exit code 2."""
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Controllability evaluation of an ECMT supernet')
+    parser.add_argument('config', help='config of the supernet')
+    parser.add_argument('checkpoint', help='trained supernet checkpoint')
+    parser.add_argument('--stl-reference',
+                        help='single-task references: a JSON file {task: '
+                        'primary metric} or task=value,... (default: the '
+                        "config's val_evaluator.stl_reference)")
+    parser.add_argument('--budgets', nargs='+',
+                        default=['0.4x', '0.7x', '1.0x'],
+                        help='budgets: MACs ("1.2G") or fractions of the '
+                        'largest subnet ("0.7x")')
+    parser.add_argument('--num-preferences', type=int, default=20,
+                        help='preferences sampled from the simplex (plus the '
+                        'one-hot and uniform ones)')
+    parser.add_argument('--methods', nargs='+', default=list(SEARCH_MODES),
+                        choices=SEARCH_MODES)
+    parser.add_argument('--fixed', nargs=2, metavar=('CONFIG', 'CHECKPOINT'),
+                        help='a fixed multi-task model to add as one point')
+    parser.add_argument('--rule', default='rank_by_max',
+                        choices=PREFERENCE_RULES)
+    parser.add_argument('--predictor-subnets', type=int, default=200)
+    parser.add_argument('--calib-images', type=int, default=None)
+    parser.add_argument('--population', type=int, default=100)
+    parser.add_argument('--generations', type=int, default=50)
+    parser.add_argument('--shape', type=int, nargs=2, default=None,
+                        metavar=('H', 'W'))
+    parser.add_argument('--out-dir', help='output directory')
+    parser.add_argument('--work-dir', help='override the config work_dir '
+                        '(holds the predictor cache)')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='override settings in the config (key=value)')
+    args = parser.parse_args(argv)
+    namespace = argparse.Namespace()
+    DictAction(option_strings=[], dest='cfg_dict')(parser, namespace,
+                                                   args.cfg_options)
+    args.cfg_dict = namespace.cfg_dict if args.cfg_options else None
+    if args.num_preferences < 0:
+        raise SystemExit('--num-preferences must be >= 0')
+    return args
+
+
+def load_stl_reference(text, cfg, tasks):
+    """``{task: primary metric}`` of the single-task models, for exactly
+    ``tasks``."""
+    if text is None:
+        ref = dict(cfg.get('val_evaluator', {}).get('stl_reference') or {})
+        if not ref:
+            raise UserError('no single-task references: give '
+                            '--stl-reference FILE.json or task=value,... '
+                            '(or set val_evaluator.stl_reference)')
+    elif osp.isfile(text):
+        try:
+            with open(text) as f:
+                ref = json.load(f)
+        except json.JSONDecodeError as err:
+            raise UserError(f'--stl-reference {text}: not JSON ({err})')
+        if not isinstance(ref, dict):
+            raise UserError(f'--stl-reference {text}: expected a JSON object'
+                            ' {task: value}')
+    else:
+        ref = {}
+        for item in text.split(','):
+            name, sep, value = item.partition('=')
+            try:
+                ref[name.strip()] = float(value)
+            except ValueError:
+                sep = ''
+            if not sep:
+                raise UserError(
+                    f'--stl-reference: {item!r} is not task=value (and '
+                    f'{text!r} is not a file)')
+    missing = sorted(set(tasks) - set(ref))
+    unknown = sorted(set(ref) - set(tasks))
+    if missing or unknown:
+        raise UserError(f'--stl-reference: tasks {missing} are missing and '
+                        f'{unknown} unknown; the model\'s tasks are {tasks}')
+    for name, value in ref.items():
+        if not isinstance(value, (int, float)) or value <= 0:
+            raise UserError(f'--stl-reference: {name}={value!r} must be a '
+                            'positive number')
+    return {t: float(ref[t]) for t in tasks}
+
+
+def request_preferences(tasks, num, seed):
+    """``num`` simplex samples, then one-hot per task, then uniform."""
+    sampled = [dict(zip(tasks, (float(v) for v in row)))
+               for row in sample_simplex(num, len(tasks), seed)]
+    return sampled + one_hot_preferences(tasks) + [uniform_preference(tasks)]
+
+
+class MeasurementCache:
+    """Val metrics per subnet, appended to a JSON-lines file as they come
+    (one line per subnet: ``{"key": ..., "metrics": {...}}``)."""
+
+    def __init__(self, path: str, context: dict):
+        self.path = path
+        self.context = json.dumps(context, sort_keys=True)
+        self.entries = {}
+        if osp.isfile(path):
+            with open(path) as f:
+                for line in f:
+                    line = line.strip()
+                    if line:
+                        entry = json.loads(line)
+                        self.entries[entry['key']] = entry['metrics']
+
+    def key(self, spec) -> str:
+        return self.context + json.dumps(spec.to_dict(), sort_keys=True)
+
+    def get(self, spec):
+        return self.entries.get(self.key(spec))
+
+    def put(self, spec, metrics) -> None:
+        key = self.key(spec)
+        self.entries[key] = metrics
+        with open(self.path, 'a') as f:
+            f.write(json.dumps(dict(key=key, metrics=metrics)) + '\n')
+
+
+def measure_fixed_model(config, checkpoint, cfg_dict, input_shape):
+    """(metrics, MACs, tasks) of a fixed multi-task model on its val set."""
+    cfg = load_tool_config(config, cfg_dict)
+    model = MODELS.build(cfg.model)
+    if not osp.isfile(checkpoint):
+        raise UserError(f'--fixed: checkpoint {checkpoint} does not exist')
+    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+    model.eval()
+    val_cfg = dict(cfg.val_dataloader, persistent_workers=False)
+    loader = Runner.build_dataloader(val_cfg,
+                                     seed=cfg.get('randomness',
+                                                  {}).get('seed', 0))
+    evaluator = Evaluator(cfg.val_evaluator)
+    evaluator.dataset_meta = getattr(loader.dataset, 'metainfo', None)
+    num = 0
+    for data in loader:
+        outputs = model.val_step(data)
+        evaluator.process(data_samples=outputs, data_batch=data)
+        num += len(outputs)
+    metrics = dict(evaluator.evaluate(num))
+    return metrics, count_macs(model, input_shape), list(model.tasks)
+
+
+def run(args):
+    register_all_modules()
+    cfg = load_tool_config(args.config, args.cfg_dict, work_dir=args.work_dir)
+    model = MODELS.build(cfg.model)
+    if not callable(getattr(model, 'set_subnet', None)):
+        raise UserError(f'{args.config}: {type(model).__name__} is not a '
+                        'slimmable supernet (no set_subnet)')
+    if not osp.isfile(args.checkpoint):
+        raise UserError(f'checkpoint {args.checkpoint} does not exist')
+    tasks = list(model.search_space.decoders)
+    stl_reference = load_stl_reference(args.stl_reference, cfg, tasks)
+    load_checkpoint(model, args.checkpoint, map_location='cpu',
+                    logger='silent')
+    model.eval()
+    try:
+        session = SearchSession(cfg, model, input_shape=args.shape,
+                                calib_images=args.calib_images)
+        budgets = [(text, session.budget(text)) for text in args.budgets]
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    sha = sha256_of(args.checkpoint)
+    predictor_info = None
+    if set(args.methods) - {'uniform'}:
+        predictor_info = session.load_or_build_predictor(
+            predictor_cache_path(cfg.work_dir, sha), sha,
+            num_subnets=args.predictor_subnets, seed=args.seed)
+
+    out_dir = args.out_dir or osp.join(cfg.work_dir, 'control')
+    os.makedirs(out_dir, exist_ok=True)
+    cache = MeasurementCache(
+        osp.join(out_dir, MEASUREMENTS_FILE),
+        dict(checkpoint=sha, calib_images=session.calib_images,
+             val=str(cfg.val_dataloader.dataset)))
+    kinds = {name: task_kind(name, spec)
+             for name, spec in model.task_specs.items()}
+    prefs = request_preferences(tasks, args.num_preferences, args.seed)
+    requests = [(mode, text, budget, pref) for mode in args.methods
+                for text, budget in budgets
+                for pref in (prefs if mode != 'uniform' else
+                             [uniform_preference(tasks)])]
+    print_log(f'{len(requests)} requests: {len(prefs)} preferences x '
+              f'{len(budgets)} budgets ({", ".join(args.budgets)}) for '
+              f'{", ".join(args.methods)}', logger='current')
+    records = []
+    t0 = time.perf_counter()
+    for i, (mode, text, budget, pref) in enumerate(requests):
+        found = session.search(pref, budget, mode=mode, rule=args.rule,
+                               population=args.population,
+                               generations=args.generations, seed=args.seed)
+        metrics = cache.get(found.spec)
+        if metrics is None:
+            metrics = session.measure(found.spec)
+            cache.put(found.spec, metrics)
+        scores = extract_primary_scores(metrics, kinds)
+        records.append(dict(
+            method=METHOD_NAMES[mode], preference=pref, budget=budget,
+            budget_text=text, macs=found.macs, scores=scores,
+            subnet=found.spec.to_dict(), metrics=metrics,
+            search_seconds=found.seconds))
+        elapsed = time.perf_counter() - t0
+        eta = elapsed / (i + 1) * (len(requests) - i - 1)
+        print(f'[control] {i + 1}/{len(requests)} ({elapsed:.0f} s, eta '
+              f'{eta:.0f} s) {METHOD_NAMES[mode]} @ {text}: '
+              f'{format_macs(found.macs)}, ' + ', '.join(
+                  f'{t}={v:.4g}' for t, v in scores.items()),
+              flush=True)
+
+    if args.fixed:
+        metrics, macs, fixed_tasks = measure_fixed_model(
+            args.fixed[0], args.fixed[1], None, session.input_shape)
+        if sorted(fixed_tasks) != sorted(tasks):
+            raise UserError(f'--fixed: its tasks {fixed_tasks} differ from '
+                            f'the supernet\'s {tasks}')
+        records.append(dict(
+            method=FIXED_NAME, preference=uniform_preference(tasks),
+            budget=macs, budget_text=f'{format_macs(macs)} (own)', macs=macs,
+            scores=extract_primary_scores(metrics, kinds), metrics=metrics,
+            subnet=None))
+
+    def label(macs_budget):
+        for text, budget in budgets:
+            if budget == macs_budget:
+                return text
+        return format_macs(macs_budget)
+
+    summary = write_control_report(records, stl_reference, kinds, out_dir,
+                                   budgets_label_fn=label)
+    with open(osp.join(out_dir, 'control_setup.json'), 'w') as f:
+        json.dump(dict(config=args.config,
+                       checkpoint=osp.abspath(args.checkpoint),
+                       budgets={t: b for t, b in budgets},
+                       input_shape=list(session.input_shape),
+                       methods=args.methods, rule=args.rule,
+                       num_preferences=args.num_preferences, seed=args.seed,
+                       predictor=predictor_info,
+                       stl_reference=stl_reference), f, indent=2,
+                  default=str)
+    print_log(f'Controllability report written to {out_dir} '
+              f'({time.perf_counter() - t0:.0f} s)', logger='current')
+    for method, groups in summary.items():
+        for budget_label, s in groups.items():
+            print(f'{method:>14} @ {budget_label:>14}: HV {s["hv"]:.4f}, '
+                  f'mean task Spearman {s["mean_task_spearman"]:.3f}, '
+                  f'budget Spearman {s["budget_spearman"]:.3f}, '
+                  f'violations {s["violations"]}')
+    return summary
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        run(args)
+    except UserError as err:
+        print(f'evaluate_control.py: error: {err}', file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == '__main__':
+    main()
