@@ -112,3 +112,36 @@ def test_evaluate_control_errors(trained, tmp_path, extra, message):
                     check=False)
     assert proc.returncode == 2
     assert message in proc.stderr, proc.stderr[-2000:]
+
+
+def test_subnet_search_loop_in_the_runner(trained, tmp_path):
+    """runner.test() with SubnetSearchLoop answers its requests."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from mmecmt.utils import register_all_modules
+    register_all_modules()
+    data, work, ckpt, _ = trained
+    cfg = Config.fromfile(ECMT_TINY)
+    cfg.merge_from_dict(dict(o.split('=', 1) for o in data))
+    pref = dict(semseg=0.6, depth=0.1, normals=0.1, edge=0.1, sal=0.1)
+    cfg.test_cfg = dict(type='SubnetSearchLoop',
+                        requests=[dict(preference=pref, budget='0.7x')],
+                        predictor_subnets=4, population=12, generations=3)
+    cfg.load_from = ckpt
+    cfg.work_dir = work  # the predictor cache of the other tests
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    results = json.load(open(osp.join(runner.log_dir,
+                                      'search_results.json')))
+    assert len(results) == 1
+    result = results[0]
+    assert result['macs'] <= result['budget_macs']
+    assert result['subnet']['decoders']['semseg'] == 1.0
+    assert metrics['search0/macs'] == result['macs']
+    assert 'search0/semseg/mIoU' in metrics
+    assert osp.isfile(osp.join(runner.log_dir, 'search_0.json'))
+
+    cfg.test_cfg = dict(type='SubnetSearchLoop', requests=[dict(pref=pref)])
+    with pytest.raises(ValueError, match='request 0'):
+        Runner.from_cfg(cfg).test()
