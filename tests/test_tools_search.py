@@ -11,7 +11,9 @@ import sys
 import pytest
 from conftest import REPO, run_tool, tiny_data_options
 
-from mmecmt.search.subnet_evaluator import (higher_is_better, holdout_split,
+from mmecmt.search.subnet_evaluator import (EvaluatedSubnetStore,
+                                            build_predictor_dataset,
+                                            higher_is_better, holdout_split,
                                             predictor_subnets,
                                             subset_dataloader_cfg)
 from mmecmt.search.space import SearchSpace
@@ -61,6 +63,62 @@ def test_subset_dataloader_cfg_and_predictor_subnets():
     assert specs[1].to_dict() == dict(encoder=dict(a=0.5),
                                       decoders=dict(t=0.25))
     assert specs[2] == space.sample('random', 7)
+
+
+class _FakeEvaluator:
+    """Scores a subnet by its mean encoder ratio; counts its calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def scores(self, spec):
+        self.calls.append(spec)
+        value = sum(spec.encoder.values()) / len(spec.encoder)
+        return dict(t=value)
+
+
+def test_evaluated_subnet_store_resumes_and_shares(tmp_path):
+    space = SearchSpace(dict(a=(0.5, 0.75, 1.0), b=(0.5, 1.0)),
+                        dict(t=(0.25, 1.0)))
+    root = str(tmp_path / 'store')
+    specs = predictor_subnets(space, 4, seed=3)
+    store = EvaluatedSubnetStore(root)
+    # entry 2 was evaluated by an earlier run, entry 3 is claimed by a dead
+    # process (taken over), entry 4 by a live one that finishes meanwhile
+    store.save(2, specs[2], dict(t=-1.0))
+    with open(osp.join(root, '3.claim'), 'w') as f:
+        f.write('999999999')
+    with open(osp.join(root, '4.claim'), 'w') as f:
+        f.write(str(os.getppid()))
+    evaluator = _FakeEvaluator()
+    sleeps = []
+
+    class Store(EvaluatedSubnetStore):
+        def claim(self, index):
+            got = super().claim(index)
+            if index == 4 and not got and not sleeps:
+                sleeps.append(index)  # the other process saves it
+                EvaluatedSubnetStore(root).save(4, specs[4], dict(t=-4.0))
+            return got
+
+    got_specs, scores = build_predictor_dataset(
+        evaluator, space, 4, seed=3, progress=False, store=Store(root),
+        poll_seconds=0.01)
+    assert got_specs == specs
+    # (6 subnets: max, min and 4 random)
+    assert evaluator.calls == [specs[0], specs[1], specs[3], specs[5]]
+    assert scores['t'][2] == -1.0 and scores['t'][4] == -4.0
+    assert scores['t'][0] == 1.0  # the max subnet
+    assert sorted(os.listdir(root)) == [f'{i}.json' for i in range(6)]
+    # a second build reads everything back
+    again = _FakeEvaluator()
+    _, scores2 = build_predictor_dataset(again, space, 4, seed=3,
+                                         progress=False, store=store)
+    assert again.calls == [] and list(scores2['t']) == list(scores['t'])
+    # another subnet list in the same folder is refused
+    with pytest.raises(ValueError, match='belongs to another subnet list'):
+        build_predictor_dataset(again, space, 4, seed=4, progress=False,
+                                store=store)
 
 
 # ----------------------------------------------------------------------
@@ -141,7 +199,7 @@ def test_search_tool(tiny_synth_root, tmp_path):
     sha = hashlib.sha256(open(ckpt, 'rb').read()).hexdigest()
     assert cache == osp.join(work, f'predictor_{sha[:12]}.npz')
     assert osp.isfile(cache)
-    assert 'evaluated subnet 6/6' in log1 and 'Predictor quality' in log1
+    assert '(6/6 done' in log1 and 'Predictor quality' in log1
     mtime = os.path.getmtime(cache)
 
     # the rest in parallel: the cache is only read now

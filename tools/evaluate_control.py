@@ -36,7 +36,11 @@ Pareto front per budget, preference vs score, budget vs MACs).
 
 Single-task references (``--stl-reference``): a JSON file ``{task: primary
 metric}`` or ``task=value,...``; default: the config's
-``val_evaluator.stl_reference``.
+``val_evaluator.stl_reference``. They must be measured with the metric
+settings used here: e.g. with ``--cfg-options
+val_evaluator.edge_matching=distance_transform`` (about 10x faster edge
+scoring) the edge reference is an ``odsF_dt``. The fixed model is scored by
+this config's ``val_evaluator``.
 """
 import argparse
 import json
@@ -199,9 +203,10 @@ class MeasurementCache:
             f.write(json.dumps(dict(key=key, metrics=metrics)) + '\n')
 
 
-def measure_fixed_model(config, checkpoint, cfg_dict, input_shape):
-    """(metrics, MACs, tasks) of a fixed multi-task model on its val set."""
-    cfg = load_tool_config(config, cfg_dict)
+def measure_fixed_model(config, checkpoint, evaluator_cfg, input_shape):
+    """(metrics, MACs, tasks) of a fixed multi-task model on its val set,
+    scored by ``evaluator_cfg`` (the supernet's, so both use one metric)."""
+    cfg = load_tool_config(config, None)
     model = MODELS.build(cfg.model)
     if not osp.isfile(checkpoint):
         raise UserError(f'--fixed: checkpoint {checkpoint} does not exist')
@@ -211,7 +216,7 @@ def measure_fixed_model(config, checkpoint, cfg_dict, input_shape):
     loader = Runner.build_dataloader(val_cfg,
                                      seed=cfg.get('randomness',
                                                   {}).get('seed', 0))
-    evaluator = Evaluator(cfg.val_evaluator)
+    evaluator = Evaluator(evaluator_cfg)
     evaluator.dataset_meta = getattr(loader.dataset, 'metainfo', None)
     num = 0
     for data in loader:
@@ -257,6 +262,9 @@ def run(args):
              val=str(cfg.val_dataloader.dataset)))
     kinds = {name: task_kind(name, spec)
              for name, spec in model.task_specs.items()}
+    # the edge score the metric reports (odsF, or odsF_dt with
+    # val_evaluator.edge_matching='distance_transform')
+    edges = session.val_evaluator.edge_matching
     prefs = request_preferences(tasks, args.num_preferences, args.seed)
     requests = [(mode, text, budget, pref) for mode in args.methods
                 for text, budget in budgets
@@ -275,7 +283,7 @@ def run(args):
         if metrics is None:
             metrics = session.measure(found.spec)
             cache.put(found.spec, metrics)
-        scores = extract_primary_scores(metrics, kinds)
+        scores = extract_primary_scores(metrics, kinds, edge_matching=edges)
         records.append(dict(
             method=METHOD_NAMES[mode], preference=pref, budget=budget,
             budget_text=text, macs=found.macs, scores=scores,
@@ -291,14 +299,17 @@ def run(args):
 
     if args.fixed:
         metrics, macs, fixed_tasks = measure_fixed_model(
-            args.fixed[0], args.fixed[1], None, session.input_shape)
+            args.fixed[0], args.fixed[1], cfg.val_evaluator,
+            session.input_shape)
         if sorted(fixed_tasks) != sorted(tasks):
             raise UserError(f'--fixed: its tasks {fixed_tasks} differ from '
                             f'the supernet\'s {tasks}')
         records.append(dict(
             method=FIXED_NAME, preference=uniform_preference(tasks),
             budget=macs, budget_text=f'{format_macs(macs)} (own)', macs=macs,
-            scores=extract_primary_scores(metrics, kinds), metrics=metrics,
+            scores=extract_primary_scores(metrics, kinds,
+                                          edge_matching=edges),
+            metrics=metrics,
             subnet=None))
 
     def label(macs_budget):

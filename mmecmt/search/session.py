@@ -37,9 +37,9 @@ from .macs import MacsModel
 from .predictor import AccuracyPredictor
 from .preference import PreferenceRule, validate_preference
 from .space import SubnetSpec
-from .subnet_evaluator import (HOLDOUT_FRACTION, SubnetEvaluator,
-                               build_predictor_dataset, holdout_split,
-                               subset_dataloader_cfg)
+from .subnet_evaluator import (HOLDOUT_FRACTION, EvaluatedSubnetStore,
+                               SubnetEvaluator, build_predictor_dataset,
+                               holdout_split, subset_dataloader_cfg)
 
 SEARCH_MODES = ('evolution', 'random', 'uniform')
 #: fraction of the evaluated subnets kept out of the predictor's fit to
@@ -169,7 +169,10 @@ class SearchSession:
         """Load the predictor from ``cache`` (refused unless its ``key``
         matches), or evaluate ``num_subnets`` random subnets + max + min on
         the held-out training split, report the predictor's quality on
-        :data:`QUALITY_FRACTION` of them, fit it on all and save it.
+        :data:`QUALITY_FRACTION` of them, fit it on all and save it. The
+        evaluated subnets are kept in ``<cache without .npz>_subnets/``
+        (:class:`EvaluatedSubnetStore`): an interrupted build resumes there,
+        and processes building the same cache share the subnets.
 
         Returns:
             Information for the report (cache, loaded, num_train, quality,
@@ -206,8 +209,12 @@ class SearchSession:
             self.model, eval_loader, self.cfg.val_evaluator,
             BNCalibrator(self.model, calib_loader,
                          num_images=self.calib_images, show_progress=False))
+        # evaluated subnets are kept next to the cache: an interrupted build
+        # resumes, and concurrent builds of one checkpoint share the work
+        store = EvaluatedSubnetStore(osp.splitext(cache)[0] + '_subnets')
         specs, scores = build_predictor_dataset(
-            evaluator, self.search_space, num_subnets, seed=seed)
+            evaluator, self.search_space, num_subnets, seed=seed,
+            store=store)
         quality = self._predictor_quality(specs, scores, seed)
         self.predictor = AccuracyPredictor(self.search_space,
                                            self.tasks).fit(specs, scores)

@@ -15,7 +15,9 @@ primary scores (lower-is-better metrics such as depth rmse or the normals'
 mean angle are negated).
 """
 import copy
+import json
 import math
+import os
 import sys
 import time
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -154,33 +156,157 @@ def predictor_subnets(search_space: SearchSpace, num_random: int,
              for i in range(int(num_random))])
 
 
+class EvaluatedSubnetStore:
+    """Evaluated subnets kept on disk, shared by cooperating processes.
+
+    Entry ``i`` of a subnet list is the file ``<root>/<i>.json`` holding the
+    subnet and its scores. Before evaluating entry ``i`` a process claims it
+    by creating ``<root>/<i>.claim`` exclusively (holding its pid), so
+    several processes pointed at one root (e.g. two ``tools/search.py`` runs
+    of the same checkpoint) split the work, and an interrupted build resumes
+    where it stopped. A claim whose process is gone is taken over.
+
+    Args:
+        root: the folder (created).
+    """
+
+    def __init__(self, root: str):
+        self.root = root
+        os.makedirs(root, exist_ok=True)
+
+    def _path(self, index: int, suffix: str) -> str:
+        return os.path.join(self.root, f'{index}.{suffix}')
+
+    def load(self, index: int, spec: SubnetSpec
+             ) -> Optional[Dict[str, float]]:
+        """The stored scores of entry ``index``, or None.
+
+        Raises:
+            ValueError: the entry holds another subnet (the folder belongs
+                to a different subnet list: other seed or settings).
+        """
+        path = self._path(index, 'json')
+        if not os.path.isfile(path):
+            return None
+        with open(path) as f:
+            entry = json.load(f)
+        if entry['subnet'] != spec.to_dict():
+            raise ValueError(
+                f'{path} holds subnet {entry["subnet"]}, not {spec.to_dict()}'
+                f': {self.root} belongs to another subnet list; delete it or '
+                'use the settings it was built with')
+        return {t: float(v) for t, v in entry['scores'].items()}
+
+    def claim(self, index: int) -> bool:
+        """Take entry ``index`` for this process (False: another live
+        process has it)."""
+        path = self._path(index, 'claim')
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                if self._claim_alive(path):
+                    return False
+                try:
+                    os.remove(path)  # stale: its process is gone
+                except FileNotFoundError:
+                    pass
+                continue
+            with os.fdopen(fd, 'w') as f:
+                f.write(str(os.getpid()))
+            return True
+        return False
+
+    @staticmethod
+    def _claim_alive(path: str) -> bool:
+        try:
+            with open(path) as f:
+                pid = int(f.read().strip() or 0)
+        except (FileNotFoundError, ValueError):
+            return False
+        if pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def save(self, index: int, spec: SubnetSpec,
+             scores: Mapping[str, float]) -> None:
+        """Write entry ``index`` atomically and release its claim."""
+        path = self._path(index, 'json')
+        tmp = f'{path}.{os.getpid()}.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(dict(subnet=spec.to_dict(),
+                           scores={t: float(v) for t, v in scores.items()}),
+                      f)
+        os.replace(tmp, path)
+        try:
+            os.remove(self._path(index, 'claim'))
+        except FileNotFoundError:
+            pass
+
+
 def build_predictor_dataset(evaluator: SubnetEvaluator,
                             search_space: SearchSpace, num_random: int,
-                            seed: int = 0, progress: bool = True
+                            seed: int = 0, progress: bool = True,
+                            store: Optional[EvaluatedSubnetStore] = None,
+                            poll_seconds: float = 2.0
                             ) -> Tuple[List[SubnetSpec],
                                        Dict[str, np.ndarray]]:
     """Evaluate :func:`predictor_subnets` for real.
+
+    With a ``store``, subnets already evaluated there are read back, each
+    new one is saved as soon as it is scored, and subnets claimed by another
+    live process are left to it: this call waits for them at the end.
 
     Returns:
         ``(specs, scores)``: the ``N = num_random + 2`` subnets and
         ``{task: (N,) higher-is-better primary scores}``.
     """
     specs = predictor_subnets(search_space, num_random, seed)
-    rows = []
+    rows: List[Optional[Dict[str, float]]] = [None] * len(specs)
     t0 = time.perf_counter()
-    for i, spec in enumerate(specs):
-        rows.append(evaluator.scores(spec))
-        if progress:
-            elapsed = time.perf_counter() - t0
-            eta = elapsed / (i + 1) * (len(specs) - i - 1)
-            print(f'[predictor] evaluated subnet {i + 1}/{len(specs)} '
-                  f'({elapsed:.1f} s, eta {eta:.1f} s): ' + ', '.join(
-                      f'{t}={v:.4g}' for t, v in rows[-1].items()),
-                  file=sys.stdout, flush=True)
+    done_here = 0
+
+    def report(i: int, how: str) -> None:
+        if not progress:
+            return
+        num_done = sum(r is not None for r in rows)
+        elapsed = time.perf_counter() - t0
+        eta = elapsed / max(done_here, 1) * (len(specs) - num_done)
+        print(f'[predictor] {how} subnet {i + 1} ({num_done}/{len(specs)} '
+              f'done, {elapsed:.1f} s, eta {eta:.1f} s): ' + ', '.join(
+                  f'{t}={v:.4g}' for t, v in rows[i].items()),
+              file=sys.stdout, flush=True)
+
+    waiting = True
+    while waiting:
+        waiting = False
+        for i, spec in enumerate(specs):
+            if rows[i] is not None:
+                continue
+            if store is not None:
+                rows[i] = store.load(i, spec)
+                if rows[i] is not None:
+                    continue
+                if not store.claim(i):
+                    waiting = True  # another process evaluates it
+                    continue
+            rows[i] = evaluator.scores(spec)
+            done_here += 1
+            if store is not None:
+                store.save(i, spec, rows[i])
+            report(i, 'evaluated')
+        if waiting:
+            time.sleep(poll_seconds)
     tasks = list(rows[0])
     return specs, {t: np.array([r[t] for r in rows]) for t in tasks}
 
 
 __all__ = ['HOLDOUT_FRACTION', 'holdout_split', 'subset_dataloader_cfg',
            'higher_is_better', 'SubnetEvaluator', 'predictor_subnets',
-           'build_predictor_dataset']
+           'EvaluatedSubnetStore', 'build_predictor_dataset']

@@ -21,8 +21,9 @@ from mmengine.runner import BaseLoop
 
 from mmecmt.registry import LOOPS
 from mmecmt.search.budget import format_macs
-from mmecmt.search.session import (SEARCH_MODES, SearchSession,
-                                   predictor_cache_path, sha256_of)
+
+# (mmecmt.search.session is imported where it is used: it imports
+# mmecmt.engine.bn_calibration, whose package imports this module)
 
 
 def check_requests(requests: Sequence[Mapping]) -> List[dict]:
@@ -89,6 +90,7 @@ class SubnetSearchLoop(BaseLoop):
         self._runner = runner
         self.dataloader = dataloader
         self.evaluator = evaluator
+        from mmecmt.search.session import SEARCH_MODES
         self.requests = check_requests(requests)
         if mode not in SEARCH_MODES:
             raise ValueError(f'SubnetSearchLoop: unknown mode {mode!r}; '
@@ -104,6 +106,8 @@ class SubnetSearchLoop(BaseLoop):
         self.calib_images = calib_images
 
     def run(self) -> Dict[str, Union[float, dict]]:
+        from mmecmt.search.session import (SearchSession,
+                                           predictor_cache_path, sha256_of)
         runner = self.runner
         runner.call_hook('before_test')
         model = runner.model.module if is_model_wrapper(
