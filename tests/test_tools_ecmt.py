@@ -49,3 +49,19 @@ def test_train_test_export_static_subnet(tiny_synth_root, tmp_path):
                      str(tmp_path / 'static_work'), '--cfg-options', *data])
     log = proc.stdout + proc.stderr
     assert 'semseg/mIoU' in log and 'max/semseg' not in log
+
+    # the benchmark scripts run and print their figures
+    proc = run_tool(['tools/benchmarks/width_ladder.py', ECMT_TINY, ckpt,
+                     '--levels', '2', '--work-dir', str(tmp_path / 'ladder'),
+                     '--cfg-options', *data])
+    assert 'semseg' in proc.stdout
+    proc = run_tool(['tools/benchmarks/ecmt_speed.py', '--ecmt-config',
+                     ECMT_TINY, '--baseline-config',
+                     osp.join(REPO, 'configs', 'mtl',
+                              'synthscenes_mbv2_tiny.py'),
+                     '--subnets', '1', '--train-iters', '1', '--repeats',
+                     '2', '--cfg-options', *data])
+    out = proc.stdout
+    assert 'sandwich step (4 subnets, 1 optimizer step)' in out
+    assert out.count('| rand0 |') == 1 and '| min |' in out
+    assert re.search(r'dynamic/static latency: mean \d+\.\d+', out)

@@ -21,7 +21,7 @@ sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.optim import build_optim_wrapper  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from scipy.stats import pearsonr, spearmanr  # noqa: E402
@@ -32,7 +32,7 @@ from mmecmt.search.macs import MacsModel  # noqa: E402
 from mmecmt.utils import register_all_modules  # noqa: E402
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--ecmt-config',
                         default='configs/ecmt/synthscenes_mbv2.py')
@@ -45,7 +45,9 @@ def parse_args():
                         help='timed forward passes per subnet')
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--seed', type=int, default=0)
-    return parser.parse_args()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='settings applied to both configs (key=value)')
+    return parser.parse_args(argv)
 
 
 def time_train_steps(model, cfg, batch, iters):
@@ -60,27 +62,33 @@ def time_train_steps(model, cfg, batch, iters):
 
 
 @torch.no_grad()
-def latency_ms(model, x, repeats):
-    model.eval()
-    forward = model._forward
-    for _ in range(3):
-        forward(x)
-    times = []
+def latency_ms(models, x, repeats):
+    """Median batch-1 latency (ms) of each model; the models run in turn
+    within every repeat, so a slow moment of the machine hits them alike."""
+    forwards = [m.eval()._forward for m in models]
+    for forward in forwards:
+        for _ in range(3):
+            forward(x)
+    times = [[] for _ in forwards]
     for _ in range(repeats):
-        start = time.perf_counter()
-        forward(x)
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+        for forward, out in zip(forwards, times):
+            start = time.perf_counter()
+            forward(x)
+            out.append(time.perf_counter() - start)
+    return [1000 * float(np.median(t)) for t in times]
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     register_all_modules()
     torch.manual_seed(args.seed)
     ecmt_cfg = Config.fromfile(args.ecmt_config)
     base_cfg = Config.fromfile(args.baseline_config)
+    if args.cfg_options:
+        ecmt_cfg.merge_from_dict(args.cfg_options)
+        base_cfg.merge_from_dict(args.cfg_options)
     loader = Runner.build_dataloader(
         dict(ecmt_cfg.train_dataloader, num_workers=0,
              persistent_workers=False), seed=args.seed)
@@ -109,15 +117,14 @@ def main():
     ]
     rows = []
     for name, spec in specs:
-        supernet.set_subnet(spec)
-        dynamic = latency_ms(supernet, x, args.repeats)
         static = export_static(supernet, spec,
                                example_input=torch.zeros(2, 3, *shape))
-        static_ms = latency_ms(static, x, args.repeats)
+        supernet.set_subnet(spec)
+        static_ms, dynamic = latency_ms([static, supernet], x, args.repeats)
         rows.append((name, macs_model(spec), static_ms, dynamic))
     supernet.set_subnet('max')
     print(f'\n2./3. latency at batch 1, {shape[0]}x{shape[1]} (median of '
-          f'{args.repeats})')
+          f'{args.repeats}, static and dynamic alternating)')
     print('| subnet | MMACs | static ms | dynamic ms | dynamic/static |')
     print('| --- | --- | --- | --- | --- |')
     for name, macs, static_ms, dynamic in rows:
