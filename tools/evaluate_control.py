@@ -51,10 +51,9 @@ import time
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
-from mmengine.config import DictAction  # noqa: E402
 from mmengine.evaluator import Evaluator  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
-from mmengine.runner import Runner, load_checkpoint  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
 
 from mmecmt.evaluation.control import write_control_report  # noqa: E402
 from mmecmt.evaluation.functional.delta_m import (  # noqa: E402
@@ -66,9 +65,10 @@ from mmecmt.search.preference import (PREFERENCE_RULES,  # noqa: E402
                                       uniform_preference)
 from mmecmt.search.session import (SEARCH_MODES, SearchSession,  # noqa: E402
                                    predictor_cache_path, sha256_of)
-from mmecmt.utils import register_all_modules  # noqa: E402
 from mmecmt.utils.flops import count_macs  # noqa: E402
 from mmecmt.utils.runner_setup import load_tool_config  # noqa: E402
+from mmecmt.utils.tool_cli import (UserError, build_supernet,  # noqa: E402
+                                   cfg_options_dict, load_weights, run_main)
 
 #: report name of each search mode
 METHOD_NAMES = dict(evolution='ECMT', random='random search',
@@ -76,9 +76,6 @@ METHOD_NAMES = dict(evolution='ECMT', random='random search',
 FIXED_NAME = 'fixed MTL'
 MEASUREMENTS_FILE = 'measurements.jsonl'
 
-
-class UserError(Exception):
-    """Bad command-line input: printed to stderr, exit code 2."""
 
 
 def parse_args(argv=None):
@@ -116,10 +113,7 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='override settings in the config (key=value)')
     args = parser.parse_args(argv)
-    namespace = argparse.Namespace()
-    DictAction(option_strings=[], dest='cfg_dict')(parser, namespace,
-                                                   args.cfg_options)
-    args.cfg_dict = namespace.cfg_dict if args.cfg_options else None
+    args.cfg_dict = cfg_options_dict(parser, args.cfg_options)
     if args.num_preferences < 0:
         raise SystemExit('--num-preferences must be >= 0')
     return args
@@ -208,10 +202,7 @@ def measure_fixed_model(config, checkpoint, evaluator_cfg, input_shape):
     scored by ``evaluator_cfg`` (the supernet's, so both use one metric)."""
     cfg = load_tool_config(config, None)
     model = MODELS.build(cfg.model)
-    if not osp.isfile(checkpoint):
-        raise UserError(f'--fixed: checkpoint {checkpoint} does not exist')
-    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
-    model.eval()
+    load_weights(model, checkpoint)
     val_cfg = dict(cfg.val_dataloader, persistent_workers=False)
     loader = Runner.build_dataloader(val_cfg,
                                      seed=cfg.get('randomness',
@@ -228,19 +219,10 @@ def measure_fixed_model(config, checkpoint, evaluator_cfg, input_shape):
 
 
 def run(args):
-    register_all_modules()
-    cfg = load_tool_config(args.config, args.cfg_dict, work_dir=args.work_dir)
-    model = MODELS.build(cfg.model)
-    if not callable(getattr(model, 'set_subnet', None)):
-        raise UserError(f'{args.config}: {type(model).__name__} is not a '
-                        'slimmable supernet (no set_subnet)')
-    if not osp.isfile(args.checkpoint):
-        raise UserError(f'checkpoint {args.checkpoint} does not exist')
+    cfg, model = build_supernet(args.config, args.cfg_dict, args.work_dir)
     tasks = list(model.search_space.decoders)
     stl_reference = load_stl_reference(args.stl_reference, cfg, tasks)
-    load_checkpoint(model, args.checkpoint, map_location='cpu',
-                    logger='silent')
-    model.eval()
+    load_weights(model, args.checkpoint)
     try:
         session = SearchSession(cfg, model, input_shape=args.shape,
                                 calib_images=args.calib_images)
@@ -342,12 +324,7 @@ def run(args):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    try:
-        run(args)
-    except UserError as err:
-        print(f'evaluate_control.py: error: {err}', file=sys.stderr)
-        sys.exit(2)
+    run_main(run, parse_args(argv), 'evaluate_control.py')
 
 
 if __name__ == '__main__':

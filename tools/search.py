@@ -44,23 +44,17 @@ import sys
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
 import numpy as np  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
-from mmengine.runner import load_checkpoint  # noqa: E402
 
-from mmecmt.registry import MODELS  # noqa: E402
 from mmecmt.search.budget import format_macs  # noqa: E402
 from mmecmt.search.preference import (PREFERENCE_RULES,  # noqa: E402
                                       parse_preference)
 from mmecmt.search.session import (SEARCH_MODES, SearchSession,  # noqa: E402
                                    predictor_cache_path, sha256_of)
 from mmecmt.search.subnet_evaluator import HOLDOUT_FRACTION  # noqa: E402
-from mmecmt.utils import register_all_modules  # noqa: E402
-from mmecmt.utils.runner_setup import load_tool_config  # noqa: E402
+from mmecmt.utils.tool_cli import (UserError, build_supernet,  # noqa: E402
+                                   cfg_options_dict, load_weights, run_main)
 
-
-class UserError(Exception):
-    """Bad command-line input: printed to stderr, exit code 2."""
 
 
 def parse_args(argv=None):
@@ -105,30 +99,18 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='override settings in the config (key=value)')
     args = parser.parse_args(argv)
-    namespace = argparse.Namespace()
-    DictAction(option_strings=[], dest='cfg_dict')(parser, namespace,
-                                                   args.cfg_options)
-    args.cfg_dict = namespace.cfg_dict if args.cfg_options else None
+    args.cfg_dict = cfg_options_dict(parser, args.cfg_options)
     return args
 
 
 def run(args):
-    register_all_modules()
-    cfg = load_tool_config(args.config, args.cfg_dict, work_dir=args.work_dir)
-    model = MODELS.build(cfg.model)
-    if not callable(getattr(model, 'set_subnet', None)):
-        raise UserError(f'{args.config}: {type(model).__name__} is not a '
-                        'slimmable supernet (no set_subnet)')
+    cfg, model = build_supernet(args.config, args.cfg_dict, args.work_dir)
     tasks = list(model.search_space.decoders)
     try:
         pref = parse_preference(args.preference, tasks)
     except ValueError as err:
         raise UserError(f'--preference: {err}') from None
-    if not osp.isfile(args.checkpoint):
-        raise UserError(f'checkpoint {args.checkpoint} does not exist')
-    load_checkpoint(model, args.checkpoint, map_location='cpu',
-                    logger='silent')
-    model.eval()
+    load_weights(model, args.checkpoint)
     try:
         session = SearchSession(cfg, model, input_shape=args.shape,
                                 calib_images=args.calib_images)
@@ -213,12 +195,7 @@ def _json_safe(value):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    try:
-        run(args)
-    except UserError as err:
-        print(f'search.py: error: {err}', file=sys.stderr)
-        sys.exit(2)
+    run_main(run, parse_args(argv), 'search.py')
 
 
 if __name__ == '__main__':
