@@ -90,6 +90,30 @@ def test_rank_by_max_rule(space):
         'semseg': 3, 'depth': 2, 'normals': 3}
 
 
+def test_rule_within_budget_shrinks_decoders_together(space):
+    rule = PreferenceRule(space)
+    pref = {'semseg': 0.5, 'depth': 0.3, 'normals': 0.2}
+    # a stand-in for "narrowest encoder + these decoders <= budget"
+    cost = lambda d: sum(d.values())  # noqa: E731
+    # the rule's decoders (1.0, 0.75, 0.5) fit: unchanged
+    assert rule.within_budget(pref, lambda d: cost(d) <= 3) == (
+        {'semseg': 1.0, 'depth': 0.75, 'normals': 0.5}, 1.0)
+    # scale 2/3: levels 1, 0.6, 0.4 -> * 2 = 2, 1.2, 0.8 -> 2, 1, 1
+    assert rule.within_budget(pref, lambda d: cost(d) <= 1.9) == (
+        {'semseg': 0.75, 'depth': 0.5, 'normals': 0.5}, 2 / 3)
+    # scale 1/3: 1, 0.6, 0.4 -> 1, 1, 0; the order of preference is kept
+    decoders, scale = rule.within_budget(pref, lambda d: cost(d) <= 1.3)
+    assert decoders == {'semseg': 0.5, 'depth': 0.5, 'normals': 0.25}
+    assert scale == pytest.approx(1 / 3)
+    # scale 0: every decoder narrowest
+    assert rule.within_budget(pref, lambda d: cost(d) <= 0.75) == (
+        dict.fromkeys(TASKS, 0.25), 0.0)
+    with pytest.raises(ValueError, match='not even the narrowest decoders'):
+        rule.within_budget(pref, lambda d: False)
+    with pytest.raises(ValueError, match=r'scale must lie in \[0, 1\]'):
+        rule.positions(pref, scale=1.5)
+
+
 def test_linear_rule(space):
     rule = PreferenceRule(space, rule='linear')
     # r * 3 = 1.5, 0.9, 0.6 -> 2, 1, 1

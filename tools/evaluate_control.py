@@ -270,6 +270,7 @@ def run(args):
             method=METHOD_NAMES[mode], preference=pref, budget=budget,
             budget_text=text, macs=found.macs, scores=scores,
             subnet=found.spec.to_dict(), metrics=metrics,
+            decoder_scale=found.decoder_scale,
             search_seconds=found.seconds))
         elapsed = time.perf_counter() - t0
         eta = elapsed / (i + 1) * (len(requests) - i - 1)

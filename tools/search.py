@@ -146,6 +146,7 @@ def run(args):
         input_shape=list(session.input_shape), subnet=spec.to_dict(),
         macs=found.macs, min_macs=int(min_macs), max_macs=int(max_macs),
         fitness=found.fitness, fitness_evaluations=found.num_evaluations,
+        decoder_scale=found.decoder_scale,
         search_seconds=found.seconds,
         checkpoint=osp.abspath(args.checkpoint), predictor=predictor_info)
     if session.predictor is not None:

@@ -22,10 +22,16 @@ Rules (``PreferenceRule(search_space, rule=...)``), for a task with
 ``round`` rounds halves up (``floor(x + 0.5)``, not Python's round-half-to-
 even), with a 1e-9 tolerance so that ``0.5 * 3 = 1.4999999999`` style float
 error does not flip a position.
+
+Budgets: when the decoders a preference asks for do not fit the budget even
+with the narrowest encoder, :meth:`PreferenceRule.within_budget` shrinks
+them all together (the most preferred task one width step at a time, the
+others in proportion) until they fit (ours; REFERENCE.md leaves it open).
 """
 import math
 import re
-from typing import Dict, List, Mapping, Optional, Sequence, Union
+from typing import (Callable, Dict, List, Mapping, Optional, Sequence, Tuple,
+                    Union)
 
 import numpy as np
 
@@ -185,21 +191,64 @@ class PreferenceRule:
     def tasks(self) -> List[str]:
         return list(self.search_space.decoders)
 
-    def positions(self, pref: PreferenceLike) -> Dict[str, int]:
-        """``{task: index into its decoder choices}`` for ``pref``."""
+    def positions(self, pref: PreferenceLike,
+                  scale: float = 1.0) -> Dict[str, int]:
+        """``{task: index into its decoder choices}`` for ``pref``.
+
+        ``scale`` in [0, 1] shrinks every level before rounding
+        (``round(scale * level * last)``): 1 is the rule itself, 0 gives
+        every task its narrowest decoder.
+        """
         pref = validate_preference(pref, self.tasks)
+        if not 0.0 <= scale <= 1.0:
+            raise ValueError(f'decoder scale must lie in [0, 1], got {scale}')
         top = max(pref.values())  # > 0: the weights sum to 1
         out = {}
         for task, weight in pref.items():
             last = len(self.search_space.decoders[task]) - 1
             level = weight / top if self.rule == 'rank_by_max' else weight
-            out[task] = min(_round_half_up(level * last), last)
+            out[task] = min(_round_half_up(scale * level * last), last)
         return out
 
-    def __call__(self, pref: PreferenceLike) -> Dict[str, float]:
-        """``{task: decoder width ratio}`` for ``pref``."""
+    def __call__(self, pref: PreferenceLike,
+                 scale: float = 1.0) -> Dict[str, float]:
+        """``{task: decoder width ratio}`` for ``pref`` (``scale``: see
+        :meth:`positions`)."""
         return {task: self.search_space.decoders[task][pos]
-                for task, pos in self.positions(pref).items()}
+                for task, pos in self.positions(pref, scale).items()}
+
+    def within_budget(self, pref: PreferenceLike,
+                      fits: Callable[[Dict[str, float]], bool]
+                      ) -> Tuple[Dict[str, float], float]:
+        """The rule's decoders, shrunk until ``fits(decoders)``.
+
+        A small budget may not hold the decoders a preference asks for even
+        with the narrowest encoder. Then all decoders shrink together: the
+        scale takes the values ``k / L`` for ``k = L, L - 1, ..., 0`` (L =
+        the most choices of any decoder minus one), so the most preferred
+        task loses one width step at a time and the others follow in
+        proportion, keeping the preference's order. At scale 0 every
+        decoder is at its narrowest.
+
+        Args:
+            pref: the preference.
+            fits: ``decoders -> bool``, e.g. "the smallest encoder with
+                these decoders is within the budget".
+
+        Returns:
+            ``(decoders, scale)``: the first decoders that fit and their
+            scale (1.0: the rule unchanged).
+
+        Raises:
+            ValueError: not even the narrowest decoders fit.
+        """
+        steps = max(len(c) for c in self.search_space.decoders.values()) - 1
+        for k in range(steps, -1, -1):
+            scale = k / steps if steps else 0.0
+            decoders = self(pref, scale)
+            if fits(decoders):
+                return decoders, scale
+        raise ValueError('not even the narrowest decoders fit the budget')
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(rule={self.rule!r}, tasks={self.tasks})'

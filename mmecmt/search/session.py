@@ -11,7 +11,8 @@ val set). ``tools/search.py`` answers one request with it,
 Requests:
 
 * ``mode='evolution'`` (ECMT): decoder widths from the preference
-  (:class:`PreferenceRule`), encoder widths by :class:`EvolutionSearcher`
+  (:class:`PreferenceRule`; shrunk together when they do not fit the budget
+  with the narrowest encoder), encoder widths by :class:`EvolutionSearcher`
   under the budget with the predictor's preference-weighted fitness;
 * ``mode='random'``: the best (by the same fitness) of as many random
   subnets as the evolution scores, decoders fixed the same way;
@@ -88,6 +89,8 @@ class SearchResult:
         seconds: search time (without any measurement).
         decoders: the decoder widths fixed by the preference rule (None in
             ``uniform`` mode).
+        decoder_scale: 1.0 when the rule's decoders fit the budget, less
+            when they had to shrink (:meth:`PreferenceRule.within_budget`).
     """
     spec: SubnetSpec
     macs: int
@@ -95,6 +98,7 @@ class SearchResult:
     num_evaluations: int
     seconds: float
     decoders: Optional[Dict[str, float]] = field(default=None)
+    decoder_scale: float = 1.0
 
 
 class SearchSession:
@@ -274,7 +278,10 @@ class SearchSession:
         if self.predictor is None:
             raise RuntimeError(f'mode {mode!r} needs the accuracy predictor:'
                                ' call load_or_build_predictor first')
-        decoders = PreferenceRule(self.search_space, rule)(pref)
+        min_encoder = self.search_space.sample('min').encoder
+        preference_rule = PreferenceRule(self.search_space, rule)
+        decoders, scale = preference_rule.within_budget(
+            pref, lambda d: macs_fn(SubnetSpec(min_encoder, d)) <= budget)
         searcher = EvolutionSearcher(
             self.search_space, macs_fn, self.predictor.fitness_fn(pref),
             population_size=population, generations=generations, seed=seed,
@@ -287,7 +294,7 @@ class SearchSession:
             spec, fitness, _ = searcher.search(budget)
         return SearchResult(spec, int(macs_fn(spec)), float(fitness),
                             num_evals, time.perf_counter() - t0,
-                            decoders=decoders)
+                            decoders=decoders, decoder_scale=scale)
 
     def predicted_scores(self, spec: SubnetSpec) -> Dict[str, float]:
         """The predictor's higher-is-better score per task."""
