@@ -70,6 +70,29 @@ def test_budget_controllability_violations():
         violations=0, max_violation_ratio=0.0)
 
 
+def test_budget_controllability_tie_bound_and_groups():
+    # 3 budgets x 26 requests: even a perfect order reaches only
+    # sqrt(1 - within / total rank variance) = 0.943
+    requested = np.repeat([0.4, 0.7, 1.0], 26)
+    perfect = budget_controllability(requested, np.arange(78.0))
+    assert perfect['spearman_bound'] == pytest.approx(
+        math.sqrt(1 - (26**2 - 1) / (78**2 - 1)))
+    assert perfect['spearman'] == pytest.approx(perfect['spearman_bound'])
+    assert 'group_spearman' not in perfect
+    # groups: a follows its budgets (1), b stays flat (0), c is reversed
+    # (-1), d has one budget only (left out)
+    out = budget_controllability(
+        [1., 2., 3., 1., 2., 3., 1., 2., 3., 2.],
+        [1., 2., 3., 5., 5., 5., 3., 2., 1., 1.],
+        groups=list('aaabbbcccd'))
+    assert out['group_spearman'] == pytest.approx(0.0)
+    out = budget_controllability([1., 2., 1., 2.], [1., 2., 1., 3.],
+                                 groups=['x', 'x', 'y', 'y'])
+    assert out['group_spearman'] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match='groups has 1 labels'):
+        budget_controllability([1., 2.], [1., 2.], groups=['x'])
+
+
 def test_budget_controllability_single_budget_and_bad_input():
     with pytest.warns(RuntimeWarning, match='budget'):
         out = budget_controllability([5., 5.], [4., 6.])
