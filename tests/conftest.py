@@ -22,6 +22,18 @@ def tiny_synth_root(tmp_path_factory):
     return root
 
 
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test: tiny models only lose to thread
+    contention, and a busy machine slows multi-threaded torch badly.
+    Use with ``pytestmark = pytest.mark.usefixtures('one_thread')``."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def tiny_data_options(root):
     """--cfg-options pointing the tiny config at ``root``."""
     return [f'train_dataloader.dataset.data_root={root}',

@@ -59,12 +59,7 @@ def expected_stats(feats):
     return means.mean(0), variances.mean(0)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def test_running_stats_are_the_average_of_batch_statistics():

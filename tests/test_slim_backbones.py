@@ -193,24 +193,32 @@ def test_mbv2_frozen_stages_and_registry():
 
 
 # ----------------------------------------------------------------- ResNet
-def make_resnet_pair(depth, **kwargs):
+def make_resnet_pair(depth, ref_cls=ResNetV1c, slim_cls=SlimResNet,
+                     **kwargs):
     torch.manual_seed(0)
-    ref = ResNetV1c(depth=depth, **kwargs)
+    ref = ref_cls(depth=depth, **kwargs)
     randomize_bn_(ref)
-    slim = SlimResNet(depth=depth, **kwargs)
+    slim = slim_cls(depth=depth, **kwargs)
     slim.load_state_dict(ref.state_dict())
     ref.eval()  # (the OpenMMLab backbones' train() returns None)
     return ref, slim.eval()
 
 
 @pytest.mark.parametrize('depth', [18, 50])
-def test_resnet_keys_and_full_width_output_equal_mmseg(depth):
-    ref, slim = make_resnet_pair(depth, base_channels=16, stem_channels=16)
+@pytest.mark.parametrize('ref_cls, slim_cls', [(ResNetV1c, SlimResNet),
+                                               (ResNet_CIFAR, SlimResNetCIFAR)])
+def test_resnet_keys_and_full_width_output_equal_openmmlab(
+        depth, ref_cls, slim_cls):
+    """SlimResNet vs mmseg's ResNetV1c, SlimResNetCIFAR vs mmpretrain's
+    ResNet_CIFAR."""
+    ref, slim = make_resnet_pair(depth, ref_cls, slim_cls, base_channels=16,
+                                 stem_channels=16, out_indices=(2, 3))
     assert list(slim.state_dict()) == list(ref.state_dict())
     assert_all_dynamic(slim)
-    x = torch.randn(1, 3, 32, 32)
+    x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         expected, actual = ref(x), slim(x)
+    assert len(actual) == len(expected) == 2
     for a, e in zip(actual, expected):
         assert a.shape == e.shape
         assert (a - e).abs().max().item() < 1e-5 * max(
@@ -280,27 +288,6 @@ def test_resnet_train_mode_and_errors():
 
 
 # ------------------------------------------------------------ ResNet_CIFAR
-@pytest.mark.parametrize('depth', [18, 50])
-def test_resnet_cifar_keys_and_full_width_output_equal_mmpretrain(depth):
-    torch.manual_seed(0)
-    kwargs = dict(base_channels=16, stem_channels=16, out_indices=(2, 3))
-    ref = ResNet_CIFAR(depth=depth, **kwargs)
-    randomize_bn_(ref)
-    slim = SlimResNetCIFAR(depth=depth, **kwargs)
-    assert list(slim.state_dict()) == list(ref.state_dict())
-    slim.load_state_dict(ref.state_dict())
-    ref.eval()
-    slim.eval()
-    assert_all_dynamic(slim)
-    x = torch.randn(2, 3, 32, 32)
-    with torch.no_grad():
-        expected, actual = ref(x), slim(x)
-    for a, e in zip(actual, expected):
-        assert a.shape == e.shape
-        assert (a - e).abs().max().item() < 1e-5 * max(
-            1.0, e.abs().max().item())
-
-
 def test_resnet_cifar_reduced_widths_and_errors():
     slim = MODELS.build(dict(type='SlimResNetCIFAR', depth=18,
                              out_indices=(0, 3))).eval()

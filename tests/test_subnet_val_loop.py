@@ -31,12 +31,7 @@ TASKS = dict(semseg=dict(kind='segmentation', num_classes=3),
              depth=dict(kind='depth'))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 @MODELS.register_module(name='LoopToyBackbone', force=True)

@@ -1,7 +1,9 @@
 """The slimmable-backbone protocol: named stages with a width ratio each."""
 from typing import Dict, Mapping, Tuple
 
-from mmecmt.models.slimmable.convert import check_width_ratio, scale_channels
+from mmecmt.models.slimmable.convert import (check_divisor, check_width_ratio,
+                                             convert_to_dynamic_,
+                                             scale_channels)
 
 
 class SlimBackboneMixin:
@@ -20,6 +22,14 @@ class SlimBackboneMixin:
 
     stage_names: Tuple[str, ...] = ()
     divisor: int = 8
+
+    def make_slimmable_(self, divisor: int) -> None:
+        """End of a subclass constructor, after the static network is
+        built: check ``divisor``, swap every conv / BN for its dynamic twin
+        (:func:`convert_to_dynamic_`) and activate the full widths."""
+        self.divisor = check_divisor(divisor, type(self).__name__)
+        convert_to_dynamic_(self)
+        self.set_stage_widths({})
 
     def set_stage_widths(self, widths: Mapping[str, float]) -> None:
         """Activate a width ratio per stage.

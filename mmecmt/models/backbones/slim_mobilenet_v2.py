@@ -3,7 +3,6 @@ from typing import Dict
 
 from mmpretrain.models import MobileNetV2
 
-from mmecmt.models.slimmable.convert import check_divisor, convert_to_dynamic_
 from mmecmt.registry import MODELS
 from .slim_base import SlimBackboneMixin
 
@@ -80,9 +79,7 @@ class SlimMobileNetV2(SlimBackboneMixin, MobileNetV2):
             norm_eval=norm_eval,
             with_cp=with_cp,
             init_cfg=init_cfg)
-        self.divisor = check_divisor(divisor, type(self).__name__)
-        convert_to_dynamic_(self)
-        self.set_stage_widths({})
+        self.make_slimmable_(divisor)
 
     def _apply_stage_ratios(self, ratios: Dict[str, float]) -> Dict[str, int]:
         """Write every conv's ``active_out_channels``; return the active

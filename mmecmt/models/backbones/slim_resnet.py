@@ -5,7 +5,6 @@ from typing import Dict
 from mmpretrain.models.backbones import ResNet_CIFAR
 from mmseg.models.backbones import ResNetV1c
 
-from mmecmt.models.slimmable.convert import check_divisor, convert_to_dynamic_
 from mmecmt.models.slimmable.dynamic_ops import DynamicConv2d
 from mmecmt.registry import MODELS
 from .slim_base import SlimBackboneMixin
@@ -96,10 +95,8 @@ class SlimResNet(SlimBackboneMixin, ResNetV1c):
             zero_init_residual=zero_init_residual,
             pretrained=pretrained,
             init_cfg=init_cfg)
-        self.divisor = check_divisor(divisor, type(self).__name__)
         self.stage_names = ('stem', ) + tuple(self.res_layers)
-        convert_to_dynamic_(self)
-        self.set_stage_widths({})
+        self.make_slimmable_(divisor)
 
     def _apply_stage_ratios(self, ratios: Dict[str, float]) -> Dict[str, int]:
         """Write every conv's ``active_out_channels``; return the active
@@ -180,10 +177,8 @@ class SlimResNetCIFAR(SlimBackboneMixin, ResNet_CIFAR):
             raise ValueError('SlimResNetCIFAR: avg_down=True is not '
                              'slimmable (its shortcut starts with a pool)')
         super().__init__(depth, **kwargs)
-        self.divisor = check_divisor(divisor, type(self).__name__)
         self.stage_names = ('stem', ) + tuple(self.res_layers)
-        convert_to_dynamic_(self)
-        self.set_stage_widths({})
+        self.make_slimmable_(divisor)
 
     def _apply_stage_ratios(self, ratios: Dict[str, float]) -> Dict[str, int]:
         """Write every conv's ``active_out_channels``; return the active
