@@ -180,3 +180,22 @@ def test_report_budget_labels_and_bad_records(tmp_path):
         write_control_report(bad, STL, TASKS, str(tmp_path))
     with pytest.raises(ValueError, match='at least one record'):
         write_control_report([], STL, TASKS, str(tmp_path))
+
+
+def test_report_names_the_edge_metric(tmp_path):
+    tasks = {'semseg': 'segmentation', 'edge': 'edge'}
+    records = [
+        dict(method='ecmt', budget=b, macs=b * 0.9,
+             preference={'semseg': r, 'edge': 1 - r},
+             scores={'semseg': 0.4 + r / 10, 'edge': 0.6 - r / 10})
+        for b, r in ((1.0, 0.2), (1.0, 0.8), (2.0, 0.5))
+    ]
+    stl = {'semseg': 0.5, 'edge': 0.7}
+    with pytest.warns(RuntimeWarning):  # single-request budget group
+        write_control_report(records, stl, tasks, str(tmp_path / 'dt'),
+                             edge_matching='distance_transform')
+        write_control_report(records, stl, tasks, str(tmp_path / 'o2o'))
+    dt = open(tmp_path / 'dt' / 'control_results.md').read()
+    o2o = open(tmp_path / 'o2o' / 'control_results.md').read()
+    assert 'edge (odsF_dt)' in dt and '| edge odsF_dt |' in dt
+    assert 'edge (odsF)' in o2o and 'odsF_dt' not in o2o

@@ -302,7 +302,8 @@ def run(args):
         return format_macs(macs_budget)
 
     summary = write_control_report(records, stl_reference, kinds, out_dir,
-                                   budgets_label_fn=label)
+                                   budgets_label_fn=label,
+                                   edge_matching=edges)
     with open(osp.join(out_dir, 'control_setup.json'), 'w') as f:
         json.dump(dict(config=args.config,
                        checkpoint=osp.abspath(args.checkpoint),

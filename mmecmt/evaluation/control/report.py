@@ -32,7 +32,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ..functional.delta_m import PRIMARY_METRICS, compute_delta_m, task_kind
+from ..functional.delta_m import compute_delta_m, primary_metric, task_kind
 from .controllability import (budget_controllability, budget_violations,
                               mean_task_controllability, task_controllability)
 from .hypervolume import hypervolume, hypervolume_reference, normalised_scores
@@ -113,7 +113,8 @@ def write_control_report(records: Sequence[Mapping],
                          tasks: Mapping[str, object],
                          out_dir: str,
                          budgets_label_fn: Optional[Callable[[float],
-                                                             str]] = None
+                                                             str]] = None,
+                         edge_matching: str = 'one_to_one'
                          ) -> Dict[str, Dict[str, dict]]:
     """Write ``control_results.json``, ``control_results.md`` and figures.
 
@@ -125,6 +126,9 @@ def write_control_report(records: Sequence[Mapping],
         out_dir: folder to write into (created).
         budgets_label_fn: budget -> label used to group records; default
             :func:`default_budget_label`.
+        edge_matching: how the edge scores were matched; names the edge
+            metric in the tables (``odsF``, or ``odsF_dt`` for
+            ``'distance_transform'``).
 
     Figures in ``out_dir``: ``pairwise_<budget>.png`` (all methods, if T >=
     2), ``preference_<method>_<budget>.png`` and ``budget_<method>.png``.
@@ -259,15 +263,15 @@ def write_control_report(records: Sequence[Mapping],
         f.write(
             _markdown(records, task_names, kinds, methods, label_order,
                       rows, labels, budgets, macs, delta_m, summary,
-                      budget_stats, hv_ref, figures))
+                      budget_stats, hv_ref, figures, edge_matching))
     return summary
 
 
 def _markdown(records, task_names, kinds, methods, label_order, rows, labels,
               budgets, macs, delta_m, summary, budget_stats, hv_ref,
-              figures) -> str:
+              figures, edge_matching) -> str:
     ref_text = '(' + ', '.join(f'{v:g}' for v in hv_ref) + ')'
-    metric = {t: PRIMARY_METRICS[kinds[t]][0] for t in task_names}
+    metric = {t: primary_metric(kinds[t], edge_matching) for t in task_names}
     out = ['# Controllability results', '']
     out += [
         f'Tasks: {", ".join(f"{t} ({metric[t]})" for t in task_names)}. '
