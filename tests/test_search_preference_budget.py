@@ -250,4 +250,10 @@ def test_check_feasible():
     assert str(info.value) == (
         'budget 1.00 MMACs is below the smallest subnet (2.50 MMACs); '
         'feasible range 2.50 - 40.00 MMACs')
+    # close figures are printed in the smaller one's unit, so they differ
+    with pytest.raises(ValueError) as info:
+        check_feasible(50_500_000, 50_610_000, 126_490_000)
+    assert str(info.value) == (
+        'budget 50.50 MMACs is below the smallest subnet (50.61 MMACs); '
+        'feasible range 50.61 - 126.49 MMACs')
     assert check_feasible(3, 1, 5) == 3

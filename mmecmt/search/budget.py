@@ -114,7 +114,9 @@ def check_feasible(budget: int, min_macs: int, max_macs: int) -> int:
     if min_macs > max_macs:
         raise ValueError(f'min_macs {min_macs} > max_macs {max_macs}')
     if budget < min_macs:
-        unit = macs_unit(max_macs)
+        # the unit of the smaller figure, so that budget and minimum differ
+        # in print (0.05 vs 0.05 GMACs would read as 50.50 vs 50.61 MMACs)
+        unit = macs_unit(min(budget, min_macs))
         lo = format_macs(min_macs, unit)
         hi = format_macs(max_macs, unit)
         raise ValueError(
