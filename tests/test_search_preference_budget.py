@@ -257,3 +257,33 @@ def test_check_feasible():
         'budget 50.50 MMACs is below the smallest subnet (50.61 MMACs); '
         'feasible range 50.61 - 126.49 MMACs')
     assert check_feasible(3, 1, 5) == 3
+
+
+def test_fill_budget_widens_decoders_by_preference_then_encoder():
+    from mmecmt.search.budget import fill_budget
+    from mmecmt.search.space import SubnetSpec
+    space = SearchSpace({'s1': (0.5, 1.0), 's2': (0.5, 1.0)},
+                        {'a': (0.25, 0.5, 1.0), 'b': (0.25, 0.5, 1.0)})
+
+    def macs(spec):  # encoder stages cost 10 per unit, decoders 4
+        return int(10 * sum(spec.encoder.values()) +
+                   4 * sum(spec.decoders.values()))
+
+    start = SubnetSpec({'s1': 0.5, 's2': 0.5}, {'a': 0.25, 'b': 0.25})
+    assert macs(start) == 12
+    # budget 18: b (preferred) to 1.0 (+3 -> 15), a to 0.5 (+1 -> 16), a to
+    # 1.0 would be 18 (fits), then no encoder step (+5) fits
+    out = fill_budget(start, space, macs, 18, ['b', 'a'])
+    assert out.decoders == {'a': 1.0, 'b': 1.0} and macs(out) == 18
+    assert out.encoder == {'s1': 0.5, 's2': 0.5}
+    # budget 15: only b widens
+    out = fill_budget(start, space, macs, 15, ['b', 'a'])
+    assert out.decoders == {'a': 0.25, 'b': 1.0}
+    # a large budget reaches the largest subnet
+    assert fill_budget(start, space, macs, 100, ['a', 'b']) == \
+        space.sample('max')
+    assert fill_budget(start, space, macs, 12, ['a', 'b']) == start
+    with pytest.raises(ValueError, match='over the budget'):
+        fill_budget(start, space, macs, 11, ['a', 'b'])
+    with pytest.raises(ValueError, match='every task once'):
+        fill_budget(start, space, macs, 20, ['a'])

@@ -98,6 +98,19 @@ def test_evaluate_control(trained, tmp_path):
     assert open(osp.join(out, 'measurements.jsonl')).read().splitlines() \
         == measured
 
+    # --fill-budget spends the whole 1.0x budget: every request becomes the
+    # largest subnet (measured above, as the uniform 1.0x answer)
+    proc = run_tool(_args(
+        trained, out, '--stl-reference', stl_file, '--budgets', '1.0x',
+        '--num-preferences', '2', '--methods', 'evolution',
+        '--fill-budget'))
+    assert '[control] 8/8' in proc.stdout
+    filled = json.load(open(osp.join(out, 'control_results.json')))
+    assert {r['method'] for r in filled['records']} == {'ECMT + fill'}
+    assert {r['macs'] for r in filled['records']} == {budgets['1.0x']}
+    assert open(osp.join(out, 'measurements.jsonl')).read().splitlines() \
+        == measured
+
 
 @pytest.mark.parametrize('extra, message', [
     ((), 'no single-task references'),

@@ -100,6 +100,10 @@ def parse_args(argv=None):
                         help='a fixed multi-task model to add as one point')
     parser.add_argument('--rule', default='rank_by_max',
                         choices=PREFERENCE_RULES)
+    parser.add_argument('--fill-budget', action='store_true',
+                        help='evolution / random: spend what the subnet '
+                        'leaves of the budget (decoders by preference, then '
+                        'the encoder); their report names get "+ fill"')
     parser.add_argument('--predictor-subnets', type=int, default=200)
     parser.add_argument('--calib-images', type=int, default=None)
     parser.add_argument('--population', type=int, default=100)
@@ -117,6 +121,13 @@ def parse_args(argv=None):
     if args.num_preferences < 0:
         raise SystemExit('--num-preferences must be >= 0')
     return args
+
+
+def method_name(mode: str, fill: bool) -> str:
+    """Report name of a search mode (``'ECMT + fill'`` with --fill-budget;
+    the uniform mode is never filled)."""
+    name = METHOD_NAMES[mode]
+    return f'{name} + fill' if fill and mode != 'uniform' else name
 
 
 def load_stl_reference(text, cfg, tasks):
@@ -260,14 +271,16 @@ def run(args):
     for i, (mode, text, budget, pref) in enumerate(requests):
         found = session.search(pref, budget, mode=mode, rule=args.rule,
                                population=args.population,
-                               generations=args.generations, seed=args.seed)
+                               generations=args.generations, seed=args.seed,
+                               fill=args.fill_budget and mode != 'uniform')
         metrics = cache.get(found.spec)
         if metrics is None:
             metrics = session.measure(found.spec)
             cache.put(found.spec, metrics)
         scores = extract_primary_scores(metrics, kinds, edge_matching=edges)
         records.append(dict(
-            method=METHOD_NAMES[mode], preference=pref, budget=budget,
+            method=method_name(mode, args.fill_budget), preference=pref,
+            budget=budget,
             budget_text=text, macs=found.macs, scores=scores,
             subnet=found.spec.to_dict(), metrics=metrics,
             decoder_scale=found.decoder_scale,
@@ -275,7 +288,7 @@ def run(args):
         elapsed = time.perf_counter() - t0
         eta = elapsed / (i + 1) * (len(requests) - i - 1)
         print(f'[control] {i + 1}/{len(requests)} ({elapsed:.0f} s, eta '
-              f'{eta:.0f} s) {METHOD_NAMES[mode]} @ {text}: '
+              f'{eta:.0f} s) {method_name(mode, args.fill_budget)} @ {text}: '
               f'{format_macs(found.macs)}, ' + ', '.join(
                   f'{t}={v:.4g}' for t, v in scores.items()),
               flush=True)
@@ -310,6 +323,7 @@ def run(args):
                        budgets={t: b for t, b in budgets},
                        input_shape=list(session.input_shape),
                        methods=args.methods, rule=args.rule,
+                       fill_budget=args.fill_budget,
                        num_preferences=args.num_preferences, seed=args.seed,
                        predictor=predictor_info,
                        stl_reference=stl_reference), f, indent=2,

@@ -71,6 +71,9 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='override the config work_dir '
                         '(holds the predictor cache)')
     parser.add_argument('--mode', default='evolution', choices=SEARCH_MODES)
+    parser.add_argument('--fill-budget', action='store_true',
+                        help='spend what the subnet leaves of the budget '
+                        '(decoders by preference, then the encoder)')
     parser.add_argument('--rule', default='rank_by_max',
                         choices=PREFERENCE_RULES,
                         help='preference -> decoder widths rule')
@@ -135,7 +138,9 @@ def run(args):
     try:
         found = session.search(pref, budget, mode=args.mode, rule=args.rule,
                                population=args.population,
-                               generations=args.generations, seed=args.seed)
+                               generations=args.generations, seed=args.seed,
+                               fill=args.fill_budget
+                               and args.mode != 'uniform')
     except ValueError as err:  # budget below the fixed decoders' minimum
         raise UserError(f'--budget: {err}') from None
     spec = found.spec

@@ -15,7 +15,7 @@ then feasible); a budget below the smallest subnet's is not
 import math
 import numbers
 import re
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 #: multipliers of the absolute suffixes.
 MACS_SUFFIXES = {'': 1, 'k': 10**3, 'm': 10**6, 'g': 10**9, 't': 10**12}
@@ -123,3 +123,49 @@ def check_feasible(budget: int, min_macs: int, max_macs: int) -> int:
             f'budget {format_macs(budget, unit)} is below the smallest '
             f'subnet ({lo}); feasible range {lo.split()[0]} - {hi}')
     return budget
+
+
+def fill_budget(spec, search_space, macs_fn, budget: int,
+                task_order: Sequence[str]):
+    """Spend what a subnet leaves of its budget, greedily.
+
+    Widens, one width choice at a time while the MACs stay within
+    ``budget``: first each decoder in ``task_order`` (e.g. by decreasing
+    preference) as far as it fits, then each encoder stage in forward order.
+    Narrowing never happens, so the result is at least as wide as ``spec``
+    everywhere.
+
+    Args:
+        spec: a :class:`~mmecmt.search.space.SubnetSpec` within the budget.
+        search_space: its :class:`~mmecmt.search.space.SearchSpace`.
+        macs_fn: ``spec -> MACs``.
+        budget: the budget in MACs.
+        task_order: every task once, the first widened first.
+
+    Returns:
+        The widened spec.
+
+    Raises:
+        ValueError: ``spec`` is already over the budget, or ``task_order``
+            is not a permutation of the tasks.
+    """
+    from .space import SubnetSpec
+    if sorted(task_order) != sorted(search_space.decoders):
+        raise ValueError(f'task_order {list(task_order)} must list every '
+                         f'task once: {list(search_space.decoders)}')
+    if macs_fn(spec) > budget:
+        raise ValueError(f'the subnet uses {format_macs(macs_fn(spec))}, '
+                         f'over the budget {format_macs(budget)}')
+    encoder, decoders = dict(spec.encoder), dict(spec.decoders)
+    entries = [(decoders, t, search_space.decoders[t]) for t in task_order]
+    entries += [(encoder, s, c) for s, c in search_space.encoder.items()]
+    for widths, name, choices in entries:
+        for wider in [c for c in choices if c > widths[name]]:
+            trial = dict(widths, **{name: wider})
+            candidate = SubnetSpec(
+                trial if widths is encoder else encoder,
+                trial if widths is decoders else decoders)
+            if macs_fn(candidate) > budget:
+                break
+            widths[name] = wider
+    return SubnetSpec(encoder, decoders)

@@ -32,7 +32,7 @@ from mmengine.runner import Runner
 from mmecmt.engine.bn_calibration import (BNCalibrator,
                                           calibration_dataloader_cfg)
 from mmecmt.registry import DATASETS
-from .budget import check_feasible, format_macs, parse_budget
+from .budget import check_feasible, fill_budget, format_macs, parse_budget
 from .evolution import EvolutionSearcher, largest_uniform_under_budget
 from .macs import MacsModel
 from .predictor import AccuracyPredictor
@@ -255,8 +255,14 @@ class SearchSession:
     def search(self, preference: Mapping[str, float], budget: int,
                mode: str = 'evolution', rule: str = 'rank_by_max',
                population: int = 100, generations: int = 50,
-               seed: int = 0) -> SearchResult:
+               seed: int = 0, fill: bool = False) -> SearchResult:
         """Answer one request (see the module docstring for the modes).
+
+        ``fill=True`` (``evolution`` / ``random``): afterwards spend what the
+        subnet leaves of the budget (:func:`fill_budget`: decoders by
+        decreasing preference, then encoder stages), so that the MACs follow
+        the budget; at the largest budget every request becomes the largest
+        subnet. Off by default (ours).
 
         Raises:
             ValueError: unknown mode, a preference that is not a
@@ -292,6 +298,11 @@ class SearchSession:
             spec, fitness, _ = searcher.random_search(num_evals, budget)
         else:
             spec, fitness, _ = searcher.search(budget)
+        if fill:
+            order = sorted(self.tasks, key=lambda t: -pref[t])  # stable
+            spec = fill_budget(spec, self.search_space, macs_fn, budget,
+                               order)
+            fitness = self.predictor.fitness_fn(pref)([spec])[0]
         return SearchResult(spec, int(macs_fn(spec)), float(fitness),
                             num_evals, time.perf_counter() - t0,
                             decoders=decoders, decoder_scale=scale)

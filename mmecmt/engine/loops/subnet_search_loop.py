@@ -66,6 +66,8 @@ class SubnetSearchLoop(BaseLoop):
         predictor_subnets: random subnets evaluated to build the predictor
             when no cache exists.
         population, generations, seed: evolution settings.
+        fill_budget: spend what the chosen subnet leaves of the budget
+            (:meth:`SearchSession.search` with ``fill=True``).
         measure: measure each chosen subnet on the val set.
         input_shape: (H, W) of the MACs count (default: training crop).
         calib_images: BN-recalibration images (default: the config's
@@ -83,6 +85,7 @@ class SubnetSearchLoop(BaseLoop):
                  population: int = 100,
                  generations: int = 50,
                  seed: int = 0,
+                 fill_budget: bool = False,
                  measure: bool = True,
                  input_shape: Optional[Sequence[int]] = None,
                  calib_images: Optional[int] = None):
@@ -101,6 +104,7 @@ class SubnetSearchLoop(BaseLoop):
         self.population = int(population)
         self.generations = int(generations)
         self.seed = int(seed)
+        self.fill_budget = bool(fill_budget)
         self.measure = bool(measure)
         self.input_shape = tuple(input_shape) if input_shape else None
         self.calib_images = calib_images
@@ -132,7 +136,8 @@ class SubnetSearchLoop(BaseLoop):
             found = session.search(
                 request['preference'], budget, mode=self.mode,
                 rule=self.rule, population=self.population,
-                generations=self.generations, seed=self.seed)
+                generations=self.generations, seed=self.seed,
+                fill=self.fill_budget and self.mode != 'uniform')
             result = dict(request, budget_macs=budget,
                           subnet=found.spec.to_dict(), macs=found.macs,
                           fitness=found.fitness,
