@@ -5,8 +5,8 @@
   score over the requests, then the mean over tasks. 1 = a higher preference
   always gives a higher score.
 * Budget controllability: the Spearman correlation between requested budget
-  and measured MACs (over all requests, with the bound that ties in the
-  budgets allow, and on average within each preference), and the budget
+  and measured MACs (over all requests, and on average within each
+  preference), and the budget
   violations (measured MACs above the requested budget), which must be 0.
 
 A correlation is undefined when either input is constant (or there are fewer
@@ -18,7 +18,7 @@ import warnings
 from typing import Dict, Optional, Sequence
 
 import numpy as np
-from scipy.stats import rankdata, spearmanr
+from scipy.stats import spearmanr
 
 
 def spearman(x, y, what: str = 'inputs') -> float:
@@ -152,9 +152,6 @@ def budget_controllability(requested, measured_macs,
 
         * ``spearman``: rho of requested vs measured over all requests (NaN
           with a warning where undefined, e.g. a single budget);
-        * ``spearman_bound``: the largest ``spearman`` these budgets allow:
-          with few distinct budgets and many requests each, the ties in the
-          budgets cap rho below 1 (e.g. 3 budgets x 26 requests: 0.943);
         * ``group_spearman`` (only with ``groups``): the mean over groups
           with at least two distinct budgets of rho within the group (a
           group whose MACs do not change with its budgets counts 0);
@@ -168,13 +165,6 @@ def budget_controllability(requested, measured_macs,
     req, macs = _budget_arrays(requested, measured_macs)
     rho = spearman(req, macs, 'requested budget vs measured MACs')
     out = dict(spearman=rho)
-    if len(np.unique(req)) > 1:
-        # the best measured order: ascending with the budgets, ties broken
-        out['spearman_bound'] = float(
-            np.corrcoef(rankdata(req), np.argsort(np.argsort(
-                req, kind='stable')))[0, 1])
-    else:
-        out['spearman_bound'] = math.nan
     if groups is not None:
         if len(groups) != len(req):
             raise ValueError(f'groups has {len(groups)} labels for '
