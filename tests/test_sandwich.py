@@ -12,14 +12,12 @@ from mmengine.optim import OptimWrapper
 from mmengine.structures import PixelData
 from torch import nn
 
-from mmecmt.models.slimmable.dynamic_ops import (DynamicBatchNorm2d,
-                                                 DynamicConv2d,
-                                                 make_divisible)
 from mmecmt.registry import MODELS
 from mmecmt.search.sampler import SandwichSampler
 from mmecmt.search.space import SearchSpace, SubnetSpec
 from mmecmt.structures import MultiTaskDataSample
 from mmecmt.utils import register_all_modules
+from toy_slimmable_models import ToyStageBackbone  # noqa: F401 (registers)
 
 register_all_modules()
 
@@ -27,62 +25,6 @@ H = W = 16
 
 
 pytestmark = pytest.mark.usefixtures('one_thread')
-
-
-# ----------------------------------------------------------------------
-# a tiny slimmable backbone and head following the slimmable protocol
-# ----------------------------------------------------------------------
-@MODELS.register_module(name='SandwichToyBackbone', force=True)
-class ToySlimBackbone(nn.Module):
-    """Two conv-BN-ReLU stages; outputs (B, 8, H/2, W/2), (B, 16, H/4, W/4)
-    at full width; widths are multiples of 4."""
-
-    stage_names = ('stem', 'stage1')
-
-    def __init__(self):
-        super().__init__()
-        self.stem = nn.Sequential(
-            DynamicConv2d(3, 8, 3, 2, 1, bias=False), DynamicBatchNorm2d(8),
-            nn.ReLU())
-        self.stage1 = nn.Sequential(
-            DynamicConv2d(8, 16, 3, 2, 1, bias=False),
-            DynamicBatchNorm2d(16), nn.ReLU())
-
-    def set_stage_widths(self, widths):
-        unknown = [s for s in widths if s not in self.stage_names]
-        if unknown:
-            raise ValueError(f'unknown stages {unknown}')
-        for name in self.stage_names:
-            conv = getattr(self, name)[0]
-            conv.active_out_channels = min(
-                conv.out_channels,
-                make_divisible(conv.out_channels * widths.get(name, 1.0), 4))
-
-    def forward(self, x):
-        f0 = self.stem(x)
-        return f0, self.stage1(f0)
-
-
-@MODELS.register_module(name='SandwichToyHead', force=True)
-class ToySlimHead(nn.Module):
-    """1x1 conv (8 channels at full width) - BN - ReLU - 1x1 output conv on
-    the last level."""
-
-    in_index = (-1, )
-
-    def __init__(self, out_channels, channels=8):
-        super().__init__()
-        self.channels = channels
-        self.conv = DynamicConv2d(16, channels, 1, bias=False)
-        self.bn = DynamicBatchNorm2d(channels)
-        self.conv_out = DynamicConv2d(channels, out_channels, 1)
-
-    def set_width(self, ratio):
-        self.conv.active_out_channels = min(
-            self.channels, make_divisible(self.channels * ratio, 2))
-
-    def forward(self, feats):
-        return self.conv_out(F.relu(self.bn(self.conv(feats[-1]))))
 
 
 SEARCH_SPACE = dict(
@@ -95,11 +37,11 @@ def build_model(distill=dict(type='CIKDLoss', distance='mse'),
     torch.manual_seed(0)
     return MODELS.build(dict(
         type='SlimMultiTaskEncoderDecoder',
-        backbone=dict(type='SandwichToyBackbone'),
+        backbone=dict(type='ToyStageBackbone'),
         tasks=dict(
             semseg=dict(kind='segmentation', num_classes=3,
-                        head=dict(type='SandwichToyHead')),
-            depth=dict(kind='depth', head=dict(type='SandwichToyHead'))),
+                        head=dict(type='ToyStageHead')),
+            depth=dict(kind='depth', head=dict(type='ToyStageHead'))),
         search_space=search_space,
         sandwich=dict(num_random=num_random, seed=seed),
         distill=distill,
@@ -152,7 +94,7 @@ def test_search_space_from_config():
         build_model(search_space=dict(decoder=dict(
             per_task=dict(edge=(1.0, )))))
     with pytest.raises(ValueError, match='does not support a neck'):
-        build_model(neck=dict(type='SandwichToyHead', out_channels=1))
+        build_model(neck=dict(type='ToyStageHead', out_channels=1))
 
 
 def test_non_slimmable_parts_are_clear_errors():
@@ -162,18 +104,18 @@ def test_non_slimmable_parts_are_clear_errors():
             backbone=dict(type='mmpretrain.MobileNetV2', widen_factor=0.5,
                           out_indices=(6, )),
             tasks=dict(depth=dict(kind='depth',
-                                  head=dict(type='SandwichToyHead')))))
+                                  head=dict(type='ToyStageHead')))))
     fixed_head = dict(type='FCNTaskHead', in_channels=16, channels=8,
                       in_index=1)
     tasks = dict(depth=dict(kind='depth', head=fixed_head))
     with pytest.raises(TypeError, match=r"task 'depth'.*no `set_width"):
         MODELS.build(dict(type='SlimMultiTaskEncoderDecoder',
-                          backbone=dict(type='SandwichToyBackbone'),
+                          backbone=dict(type='ToyStageBackbone'),
                           tasks=tasks))
     # a fixed head is fine when its only width choice is 1.0
     model = MODELS.build(dict(
         type='SlimMultiTaskEncoderDecoder',
-        backbone=dict(type='SandwichToyBackbone'), tasks=tasks,
+        backbone=dict(type='ToyStageBackbone'), tasks=tasks,
         search_space=dict(decoder=dict(per_task=dict(depth=(1.0, ))))))
     model.set_subnet(model.min_subnet)
     assert model.subnet.decoders == {'depth': 1.0}

@@ -7,7 +7,6 @@ import uuid
 
 import pytest
 import torch
-import torch.nn.functional as F
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmengine.structures import PixelData
@@ -16,13 +15,11 @@ from torch.utils.data import Dataset
 
 from mmecmt.engine.bn_calibration import BNCalibrator, save_bn_state
 from mmecmt.engine.loops import parse_subnet_entry, resolve_subnet
-from mmecmt.models.slimmable.dynamic_ops import (DynamicBatchNorm2d,
-                                                 DynamicConv2d,
-                                                 make_divisible)
-from mmecmt.registry import DATASETS, METRICS, MODELS
+from mmecmt.registry import DATASETS, METRICS
 from mmecmt.search.space import SearchSpace, SubnetSpec
 from mmecmt.structures import MultiTaskDataSample
 from mmecmt.utils import register_all_modules
+from toy_slimmable_models import ToyStageBackbone  # noqa: F401 (registers)
 
 register_all_modules()
 
@@ -32,51 +29,6 @@ TASKS = dict(semseg=dict(kind='segmentation', num_classes=3),
 
 
 pytestmark = pytest.mark.usefixtures('one_thread')
-
-
-@MODELS.register_module(name='LoopToyBackbone', force=True)
-class ToySlimBackbone(nn.Module):
-    """Two conv-BN-ReLU stages, 8 and 16 channels at full width."""
-
-    stage_names = ('stem', 'stage1')
-
-    def __init__(self):
-        super().__init__()
-        self.stem = nn.Sequential(
-            DynamicConv2d(3, 8, 3, 2, 1, bias=False), DynamicBatchNorm2d(8),
-            nn.ReLU())
-        self.stage1 = nn.Sequential(
-            DynamicConv2d(8, 16, 3, 2, 1, bias=False),
-            DynamicBatchNorm2d(16), nn.ReLU())
-
-    def set_stage_widths(self, widths):
-        for name in self.stage_names:
-            conv = getattr(self, name)[0]
-            conv.active_out_channels = min(
-                conv.out_channels,
-                make_divisible(conv.out_channels * widths.get(name, 1.0), 4))
-
-    def forward(self, x):
-        f0 = self.stem(x)
-        return f0, self.stage1(f0)
-
-
-@MODELS.register_module(name='LoopToyHead', force=True)
-class ToySlimHead(nn.Module):
-
-    def __init__(self, out_channels, channels=8):
-        super().__init__()
-        self.channels = channels
-        self.conv = DynamicConv2d(16, channels, 1, bias=False)
-        self.bn = DynamicBatchNorm2d(channels)
-        self.conv_out = DynamicConv2d(channels, out_channels, 1)
-
-    def set_width(self, ratio):
-        self.conv.active_out_channels = min(
-            self.channels, make_divisible(self.channels * ratio, 2))
-
-    def forward(self, feats):
-        return self.conv_out(F.relu(self.bn(self.conv(feats[-1]))))
 
 
 @DATASETS.register_module(name='LoopToyDataset', force=True)
@@ -107,8 +59,9 @@ class ToyDataset(Dataset):
 
 MODEL = dict(
     type='SlimMultiTaskEncoderDecoder',
-    backbone=dict(type='LoopToyBackbone'),
-    tasks={t: dict(TASKS[t], head=dict(type='LoopToyHead')) for t in TASKS},
+    backbone=dict(type='ToyStageBackbone'),
+    tasks={t: dict(TASKS[t], head=dict(type='ToyStageHead', in_index=None))
+           for t in TASKS},
     search_space=dict(encoder=dict(choices=(0.5, 1.0)),
                       decoder=dict(choices=(0.25, 1.0))),
     sandwich=dict(num_random=1, seed=0),

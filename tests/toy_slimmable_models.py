@@ -204,3 +204,67 @@ class TinySlimMultiTask(nn.Module):
 
     def forward(self, x):
         return self._forward(x)
+
+
+# ----------------------------------------------------------------------
+# the smallest supernet parts, registered for configs (sandwich and loop
+# tests): two conv-BN-ReLU stages and a one-hidden-layer head
+# ----------------------------------------------------------------------
+def _register(name):
+    from mmecmt.registry import MODELS
+    return MODELS.register_module(name=name, force=True)
+
+
+@_register('ToyStageBackbone')
+class ToyStageBackbone(nn.Module):
+    """Two conv-BN-ReLU stages; outputs (B, 8, H/2, W/2), (B, 16, H/4, W/4)
+    at full width; widths are multiples of 4."""
+
+    stage_names = ('stem', 'stage1')
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(
+            DynamicConv2d(3, 8, 3, 2, 1, bias=False), DynamicBatchNorm2d(8),
+            nn.ReLU())
+        self.stage1 = nn.Sequential(
+            DynamicConv2d(8, 16, 3, 2, 1, bias=False),
+            DynamicBatchNorm2d(16), nn.ReLU())
+
+    def set_stage_widths(self, widths):
+        unknown = [s for s in widths if s not in self.stage_names]
+        if unknown:
+            raise ValueError(f'unknown stages {unknown}')
+        for name in self.stage_names:
+            conv = getattr(self, name)[0]
+            conv.active_out_channels = min(
+                conv.out_channels,
+                make_divisible(conv.out_channels * widths.get(name, 1.0), 4))
+
+    def forward(self, x):
+        f0 = self.stem(x)
+        return f0, self.stage1(f0)
+
+
+@_register('ToyStageHead')
+class ToyStageHead(nn.Module):
+    """1x1 conv (8 channels at full width) - BN - ReLU - 1x1 output conv on
+    the last level. ``in_index`` (default ``(-1, )``) is what CI-KD reads as
+    the level the head consumes; ``None`` leaves it undeclared (CI-KD then
+    compares every backbone output)."""
+
+    def __init__(self, out_channels, channels=8, in_index=(-1, )):
+        super().__init__()
+        if in_index is not None:
+            self.in_index = in_index
+        self.channels = channels
+        self.conv = DynamicConv2d(16, channels, 1, bias=False)
+        self.bn = DynamicBatchNorm2d(channels)
+        self.conv_out = DynamicConv2d(channels, out_channels, 1)
+
+    def set_width(self, ratio):
+        self.conv.active_out_channels = min(
+            self.channels, make_divisible(self.channels * ratio, 2))
+
+    def forward(self, feats):
+        return self.conv_out(F.relu(self.bn(self.conv(feats[-1]))))
