@@ -8,6 +8,7 @@ import pytest
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 TINY_CONFIG = osp.join(REPO, 'configs', 'mtl', 'synthscenes_mbv2_tiny.py')
+ECMT_TINY = osp.join(REPO, 'configs', 'ecmt', 'synthscenes_mbv2_tiny.py')
 TINY_GENERATE = dict(num_train=32, num_val=16, height=48, width=64, seed=0,
                      with_parts=True)
 
@@ -53,3 +54,22 @@ def run_tool(args, timeout=600, env=None, check=True):
             f'{args} failed with {proc.returncode}:\n'
             f'{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
     return proc
+
+
+def train_tiny(config, work, data, iters=2):
+    """Train ``config`` for ``iters`` iterations with tools/train.py (data
+    options ``data``, see :func:`tiny_data_options`); return the path of
+    the final checkpoint."""
+    run_tool(['tools/train.py', config, '--work-dir', work,
+              '--cfg-options', f'train_cfg.max_iters={iters}',
+              f'train_cfg.val_interval={iters}',
+              f'default_hooks.checkpoint.interval={iters}', *data])
+    return osp.join(work, f'iter_{iters}.pth')
+
+
+@pytest.fixture(scope='session')
+def tiny_ecmt_checkpoint(tiny_synth_root, tmp_path_factory):
+    """The tiny ECMT supernet trained for 2 iterations, once per session
+    (tests write their own outputs elsewhere)."""
+    work = str(tmp_path_factory.mktemp('tiny_ecmt'))
+    return train_tiny(ECMT_TINY, work, tiny_data_options(tiny_synth_root))

@@ -5,19 +5,14 @@ import os.path as osp
 import re
 
 import torch
-from conftest import REPO, run_tool, tiny_data_options
-
-ECMT_TINY = osp.join(REPO, 'configs', 'ecmt', 'synthscenes_mbv2_tiny.py')
+from conftest import ECMT_TINY, REPO, run_tool, tiny_data_options
 
 
-def test_train_test_export_static_subnet(tiny_synth_root, tmp_path):
+def test_train_test_export_static_subnet(tiny_synth_root,
+                                         tiny_ecmt_checkpoint, tmp_path):
     work = str(tmp_path / 'work')
     data = tiny_data_options(tiny_synth_root)
-    run_tool(['tools/train.py', ECMT_TINY, '--work-dir', work,
-              '--cfg-options', 'train_cfg.max_iters=2',
-              'train_cfg.val_interval=2',
-              'default_hooks.checkpoint.interval=2', *data])
-    ckpt = osp.join(work, 'iter_2.pth')
+    ckpt = tiny_ecmt_checkpoint
     assert osp.isfile(ckpt)
 
     proc = run_tool(['tools/test.py', ECMT_TINY, ckpt, '--work-dir', work,

@@ -6,28 +6,21 @@ import json
 import os.path as osp
 
 import pytest
-from conftest import REPO, TINY_CONFIG, run_tool, tiny_data_options
+from conftest import (ECMT_TINY, REPO, TINY_CONFIG, run_tool,
+                      tiny_data_options, train_tiny)
 
-ECMT_TINY = osp.join(REPO, 'configs', 'ecmt', 'synthscenes_mbv2_tiny.py')
 TASKS = ('semseg', 'depth', 'normals', 'edge', 'sal')
 STL = dict(semseg=0.3, depth=1.0, normals=30.0, edge=0.4, sal=0.6)
 
 
 @pytest.fixture(scope='module')
-def trained(tiny_synth_root, tmp_path_factory):
-    """(data options, work dir, supernet checkpoint, fixed-model
-    checkpoint), both trained for 2 iterations."""
+def trained(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path_factory):
+    """(data options, work dir (the predictor cache), supernet checkpoint,
+    fixed-model checkpoint), both trained for 2 iterations."""
     work = str(tmp_path_factory.mktemp('control_work'))
     data = tiny_data_options(tiny_synth_root)
-    short = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
-             'default_hooks.checkpoint.interval=2']
-    run_tool(['tools/train.py', ECMT_TINY, '--work-dir', work,
-              '--cfg-options', *short, *data])
-    fixed_work = osp.join(work, 'fixed')
-    run_tool(['tools/train.py', TINY_CONFIG, '--work-dir', fixed_work,
-              '--cfg-options', *short, *data])
-    return data, work, osp.join(work, 'iter_2.pth'), osp.join(
-        fixed_work, 'iter_2.pth')
+    fixed = train_tiny(TINY_CONFIG, osp.join(work, 'fixed'), data)
+    return data, work, tiny_ecmt_checkpoint, fixed
 
 
 def _args(trained, out, *extra):

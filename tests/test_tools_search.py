@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, run_tool, tiny_data_options
+from conftest import ECMT_TINY, REPO, run_tool, tiny_data_options
 
 from mmecmt.search.subnet_evaluator import (EvaluatedSubnetStore,
                                             build_predictor_dataset,
@@ -18,7 +18,6 @@ from mmecmt.search.subnet_evaluator import (EvaluatedSubnetStore,
                                             subset_dataloader_cfg)
 from mmecmt.search.space import SearchSpace
 
-ECMT_TINY = osp.join(REPO, 'configs', 'ecmt', 'synthscenes_mbv2_tiny.py')
 STAGES = ('conv1', 'layer1', 'layer2', 'layer3', 'layer4', 'layer5',
           'layer6', 'layer7')
 TASKS = ('semseg', 'depth', 'normals', 'edge', 'sal')
@@ -153,14 +152,10 @@ def _check_subnet(result, out):
     assert result['min_macs'] <= result['macs'] <= result['max_macs']
 
 
-def test_search_tool(tiny_synth_root, tmp_path):
-    work = str(tmp_path / 'work')
+def test_search_tool(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path):
+    work = str(tmp_path / 'work')  # the predictor cache
     data = tiny_data_options(tiny_synth_root)
-    run_tool(['tools/train.py', ECMT_TINY, '--work-dir', work,
-              '--cfg-options', 'train_cfg.max_iters=2',
-              'train_cfg.val_interval=2',
-              'default_hooks.checkpoint.interval=2', *data])
-    ckpt = osp.join(work, 'iter_2.pth')
+    ckpt = tiny_ecmt_checkpoint
 
     # bad preferences fail before any model work (run alongside the build)
     bad = {
