@@ -259,8 +259,7 @@ def test_check_feasible():
     assert check_feasible(3, 1, 5) == 3
 
 
-def test_fill_budget_widens_decoders_by_preference_then_encoder():
-    from mmecmt.search.budget import fill_budget
+def _fill_toy():
     from mmecmt.search.space import SubnetSpec
     space = SearchSpace({'s1': (0.5, 1.0), 's2': (0.5, 1.0)},
                         {'a': (0.25, 0.5, 1.0), 'b': (0.25, 0.5, 1.0)})
@@ -271,19 +270,60 @@ def test_fill_budget_widens_decoders_by_preference_then_encoder():
 
     start = SubnetSpec({'s1': 0.5, 's2': 0.5}, {'a': 0.25, 'b': 0.25})
     assert macs(start) == 12
+    return space, macs, start
+
+
+def test_fill_budget_widens_decoders_by_preference_then_encoder():
+    from mmecmt.search.budget import fill_budget
+    space, macs, start = _fill_toy()
+    b_first = {'a': 0.3, 'b': 0.7}
     # budget 18: b (preferred) to 1.0 (+3 -> 15), a to 0.5 (+1 -> 16), a to
     # 1.0 would be 18 (fits), then no encoder step (+5) fits
-    out = fill_budget(start, space, macs, 18, ['b', 'a'])
+    out = fill_budget(start, space, macs, 18, b_first)
     assert out.decoders == {'a': 1.0, 'b': 1.0} and macs(out) == 18
     assert out.encoder == {'s1': 0.5, 's2': 0.5}
     # budget 15: only b widens
-    out = fill_budget(start, space, macs, 15, ['b', 'a'])
+    out = fill_budget(start, space, macs, 15, b_first)
     assert out.decoders == {'a': 0.25, 'b': 1.0}
     # a large budget reaches the largest subnet
-    assert fill_budget(start, space, macs, 100, ['a', 'b']) == \
+    assert fill_budget(start, space, macs, 100, {'a': 1.0, 'b': 0.0}) == \
         space.sample('max')
-    assert fill_budget(start, space, macs, 12, ['a', 'b']) == start
+    assert fill_budget(start, space, macs, 12, b_first) == start
     with pytest.raises(ValueError, match='over the budget'):
-        fill_budget(start, space, macs, 11, ['a', 'b'])
-    with pytest.raises(ValueError, match='every task once'):
-        fill_budget(start, space, macs, 20, ['a'])
+        fill_budget(start, space, macs, 11, b_first)
+    with pytest.raises(ValueError, match='exactly the decoder tasks'):
+        fill_budget(start, space, macs, 20, {'a': 1.0})
+
+
+def test_fill_budget_stops_at_the_utilization_target():
+    from mmecmt.search.budget import fill_budget
+    space, macs, start = _fill_toy()
+    # target 0.5 * 30 = 15: b 0.25 -> 0.5 (13) -> 1.0 (15): reached, stop
+    out = fill_budget(start, space, macs, 30, {'a': 0.2, 'b': 0.8},
+                      min_utilization=0.5)
+    assert out.decoders == {'a': 0.25, 'b': 1.0} and macs(out) == 15
+    # target 0.8 * 30 = 24: both decoders full (18), then the encoder one
+    # stage at a time: s1 -> 1.0 (23), s2 -> 1.0 (28 <= 30)
+    out = fill_budget(start, space, macs, 30, {'a': 0.2, 'b': 0.8},
+                      min_utilization=0.8)
+    assert out == space.sample('max') and macs(out) == 28
+    # target 0.7 * 30 = 21: decoders full (18), s1 (23): stop before s2
+    out = fill_budget(start, space, macs, 30, {'a': 0.2, 'b': 0.8},
+                      min_utilization=0.7)
+    assert out.encoder == {'s1': 1.0, 's2': 0.5} and macs(out) == 23
+    # 0 leaves the subnet as it is
+    assert fill_budget(start, space, macs, 30, {'a': 0.2, 'b': 0.8},
+                       min_utilization=0.0) == start
+    for bad in (-0.1, 1.5, 'all', True):
+        with pytest.raises(ValueError, match=r'min_utilization .* \[0, 1\]'):
+            fill_budget(start, space, macs, 30, {'a': 0.5, 'b': 0.5},
+                        min_utilization=bad)
+
+
+def test_fill_budget_grows_equally_preferred_decoders_together():
+    from mmecmt.search.budget import fill_budget
+    space, macs, start = _fill_toy()
+    # equal preference, target 14: a -> 0.5 (13), then b (narrower) -> 0.5
+    # (14), not a -> 1.0
+    out = fill_budget(start, space, macs, 14, {'a': 0.5, 'b': 0.5})
+    assert out.decoders == {'a': 0.5, 'b': 0.5}

@@ -59,7 +59,8 @@ from mmecmt.evaluation.control import write_control_report  # noqa: E402
 from mmecmt.evaluation.functional.delta_m import (  # noqa: E402
     extract_primary_scores, task_kind)
 from mmecmt.registry import MODELS  # noqa: E402
-from mmecmt.search.budget import format_macs  # noqa: E402
+from mmecmt.search.budget import (DEFAULT_MIN_UTILIZATION,  # noqa: E402
+                                  check_utilization, format_macs)
 from mmecmt.search.preference import (PREFERENCE_RULES,  # noqa: E402
                                       one_hot_preferences, sample_simplex,
                                       uniform_preference)
@@ -100,10 +101,12 @@ def parse_args(argv=None):
                         help='a fixed multi-task model to add as one point')
     parser.add_argument('--rule', default='rank_by_max',
                         choices=PREFERENCE_RULES)
-    parser.add_argument('--fill-budget', action='store_true',
-                        help='evolution / random: spend what the subnet '
-                        'leaves of the budget (decoders by preference, then '
-                        'the encoder); their report names get "+ fill"')
+    parser.add_argument('--min-utilization', type=float,
+                        default=DEFAULT_MIN_UTILIZATION,
+                        help='evolution / random: widen each found subnet '
+                        'until it uses this fraction of its budget (0: the '
+                        'search alone, 1: all that fits); other values than '
+                        'the default %(default)s are named in the report')
     parser.add_argument('--predictor-subnets', type=int, default=200)
     parser.add_argument('--calib-images', type=int, default=None)
     parser.add_argument('--population', type=int, default=100)
@@ -120,14 +123,21 @@ def parse_args(argv=None):
     args.cfg_dict = cfg_options_dict(parser, args.cfg_options)
     if args.num_preferences < 0:
         raise SystemExit('--num-preferences must be >= 0')
+    try:
+        check_utilization(args.min_utilization)
+    except ValueError as err:
+        parser.error(f'--min-utilization: {err}')
     return args
 
 
-def method_name(mode: str, fill: bool) -> str:
-    """Report name of a search mode (``'ECMT + fill'`` with --fill-budget;
-    the uniform mode is never filled)."""
+def method_name(mode: str, min_utilization: float) -> str:
+    """Report name of a search mode: ``'ECMT'``, or ``'ECMT (min use 0%)'``
+    when ``min_utilization`` is not the default (the uniform mode is never
+    widened)."""
     name = METHOD_NAMES[mode]
-    return f'{name} + fill' if fill and mode != 'uniform' else name
+    if mode == 'uniform' or min_utilization == DEFAULT_MIN_UTILIZATION:
+        return name
+    return f'{name} (min use {min_utilization:.0%})'
 
 
 def load_stl_reference(text, cfg, tasks):
@@ -272,14 +282,14 @@ def run(args):
         found = session.search(pref, budget, mode=mode, rule=args.rule,
                                population=args.population,
                                generations=args.generations, seed=args.seed,
-                               fill=args.fill_budget and mode != 'uniform')
+                               min_utilization=args.min_utilization)
         metrics = cache.get(found.spec)
         if metrics is None:
             metrics = session.measure(found.spec)
             cache.put(found.spec, metrics)
         scores = extract_primary_scores(metrics, kinds, edge_matching=edges)
         records.append(dict(
-            method=method_name(mode, args.fill_budget), preference=pref,
+            method=method_name(mode, args.min_utilization), preference=pref,
             budget=budget,
             budget_text=text, macs=found.macs, scores=scores,
             subnet=found.spec.to_dict(), metrics=metrics,
@@ -288,7 +298,7 @@ def run(args):
         elapsed = time.perf_counter() - t0
         eta = elapsed / (i + 1) * (len(requests) - i - 1)
         print(f'[control] {i + 1}/{len(requests)} ({elapsed:.0f} s, eta '
-              f'{eta:.0f} s) {method_name(mode, args.fill_budget)} @ {text}: '
+              f'{eta:.0f} s) {method_name(mode, args.min_utilization)} @ {text}: '
               f'{format_macs(found.macs)}, ' + ', '.join(
                   f'{t}={v:.4g}' for t, v in scores.items()),
               flush=True)
@@ -323,7 +333,7 @@ def run(args):
                        budgets={t: b for t, b in budgets},
                        input_shape=list(session.input_shape),
                        methods=args.methods, rule=args.rule,
-                       fill_budget=args.fill_budget,
+                       min_utilization=args.min_utilization,
                        num_preferences=args.num_preferences, seed=args.seed,
                        predictor=predictor_info,
                        stl_reference=stl_reference), f, indent=2,

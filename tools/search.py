@@ -43,15 +43,16 @@ import sys
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
-import numpy as np  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 
-from mmecmt.search.budget import format_macs  # noqa: E402
+from mmecmt.search.budget import (DEFAULT_MIN_UTILIZATION,  # noqa: E402
+                                  format_macs)
 from mmecmt.search.preference import (PREFERENCE_RULES,  # noqa: E402
                                       parse_preference)
 from mmecmt.search.session import (SEARCH_MODES, SearchSession,  # noqa: E402
                                    predictor_cache_path, sha256_of)
 from mmecmt.search.subnet_evaluator import HOLDOUT_FRACTION  # noqa: E402
+from mmecmt.utils.json_io import to_strict_json  # noqa: E402
 from mmecmt.utils.tool_cli import (UserError, build_supernet,  # noqa: E402
                                    cfg_options_dict, load_weights, run_main)
 
@@ -71,9 +72,12 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='override the config work_dir '
                         '(holds the predictor cache)')
     parser.add_argument('--mode', default='evolution', choices=SEARCH_MODES)
-    parser.add_argument('--fill-budget', action='store_true',
-                        help='spend what the subnet leaves of the budget '
-                        '(decoders by preference, then the encoder)')
+    parser.add_argument('--min-utilization', type=float,
+                        default=DEFAULT_MIN_UTILIZATION,
+                        help='evolution / random: widen the found subnet '
+                        '(decoders by preference, then the encoder) until it '
+                        'uses this fraction of the budget; 0: the search '
+                        'alone, 1: all that fits (default: %(default)s)')
     parser.add_argument('--rule', default='rank_by_max',
                         choices=PREFERENCE_RULES,
                         help='preference -> decoder widths rule')
@@ -139,14 +143,17 @@ def run(args):
         found = session.search(pref, budget, mode=args.mode, rule=args.rule,
                                population=args.population,
                                generations=args.generations, seed=args.seed,
-                               fill=args.fill_budget
-                               and args.mode != 'uniform')
+                               min_utilization=args.min_utilization)
     except ValueError as err:  # budget below the fixed decoders' minimum
-        raise UserError(f'--budget: {err}') from None
+        option = '--min-utilization' if 'min_utilization' in str(err) \
+            else '--budget'
+        raise UserError(f'{option}: {err}') from None
     spec = found.spec
     result = dict(
         mode=args.mode, preference=pref,
         rule=None if args.mode == 'uniform' else args.rule,
+        min_utilization=None if args.mode == 'uniform' else
+        args.min_utilization,
         budget=budget, budget_text=args.budget,
         input_shape=list(session.input_shape), subnet=spec.to_dict(),
         macs=found.macs, min_macs=int(min_macs), max_macs=int(max_macs),
@@ -181,23 +188,11 @@ def run(args):
             cmd += ['--cfg-options', *args.cfg_options]
         subprocess.run(cmd, check=True)
         result['export_dir'] = export_dir
-    result = _json_safe(result)
+    result = to_strict_json(result)
     with open(osp.join(out_dir, 'search_result.json'), 'w') as f:
         json.dump(result, f, indent=2, allow_nan=False)
     print(json.dumps(result, indent=2, allow_nan=False))
     return result
-
-
-def _json_safe(value):
-    """``value`` with NaN / inf floats (e.g. an undefined rank correlation)
-    replaced by None, so the JSON is strict."""
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def main(argv=None):

@@ -1,4 +1,3 @@
-"""Hooks, loops and BN recalibration."""
-from .bn_calibration import BNCalibrator
+"""Hooks and loops."""
 from .hooks import *  # noqa: F401,F403
 from .loops import *  # noqa: F401,F403

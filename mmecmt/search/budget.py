@@ -15,8 +15,11 @@ then feasible); a budget below the smallest subnet's is not
 import math
 import numbers
 import re
-from typing import Optional, Sequence, Union
+from typing import Mapping, Optional, Union
 
+#: the fraction of its budget a searched subnet is widened to by default
+#: (:func:`fill_budget`; ours).
+DEFAULT_MIN_UTILIZATION = 0.9
 #: multipliers of the absolute suffixes.
 MACS_SUFFIXES = {'': 1, 'k': 10**3, 'm': 10**6, 'g': 10**9, 't': 10**12}
 
@@ -126,46 +129,90 @@ def check_feasible(budget: int, min_macs: int, max_macs: int) -> int:
 
 
 def fill_budget(spec, search_space, macs_fn, budget: int,
-                task_order: Sequence[str]):
-    """Spend what a subnet leaves of its budget, greedily.
+                preference: Mapping[str, float],
+                min_utilization: float = 1.0):
+    """Spend what a subnet leaves of its budget, greedily, one width choice
+    at a time.
 
-    Widens, one width choice at a time while the MACs stay within
-    ``budget``: first each decoder in ``task_order`` (e.g. by decreasing
-    preference) as far as it fits, then each encoder stage in forward order.
-    Narrowing never happens, so the result is at least as wide as ``spec``
-    everywhere.
+    Widening steps, each kept only while the MACs stay within ``budget``:
+
+    1. decoders: each step widens the decoder of the most preferred task
+       that can still grow (ties: the narrower decoder first, so tasks of
+       equal preference grow together);
+    2. then encoder stages, one step each in forward order, round after
+       round.
+
+    It stops as soon as the MACs reach ``min_utilization * budget``
+    (``1.0``: as far as anything fits). Narrowing never happens, so the
+    result is at least as wide as ``spec`` everywhere.
 
     Args:
         spec: a :class:`~mmecmt.search.space.SubnetSpec` within the budget.
         search_space: its :class:`~mmecmt.search.space.SearchSpace`.
         macs_fn: ``spec -> MACs``.
         budget: the budget in MACs.
-        task_order: every task once, the first widened first.
+        preference: ``{task: weight}`` over exactly the decoder tasks.
+        min_utilization: in [0, 1]; the fraction of the budget to reach
+            (0: ``spec`` is returned unchanged).
 
     Returns:
-        The widened spec.
+        The widened spec (MACs ``<= budget``; ``>= min_utilization *
+        budget`` unless even everything that fits falls short).
 
     Raises:
-        ValueError: ``spec`` is already over the budget, or ``task_order``
-            is not a permutation of the tasks.
+        ValueError: ``spec`` is already over the budget, ``preference`` does
+            not name exactly the tasks, or ``min_utilization`` is outside
+            [0, 1].
     """
     from .space import SubnetSpec
-    if sorted(task_order) != sorted(search_space.decoders):
-        raise ValueError(f'task_order {list(task_order)} must list every '
-                         f'task once: {list(search_space.decoders)}')
+    check_utilization(min_utilization)
+    if sorted(preference) != sorted(search_space.decoders):
+        raise ValueError(f'preference tasks {sorted(preference)} must be '
+                         f'exactly the decoder tasks '
+                         f'{sorted(search_space.decoders)}')
     if macs_fn(spec) > budget:
         raise ValueError(f'the subnet uses {format_macs(macs_fn(spec))}, '
                          f'over the budget {format_macs(budget)}')
+    target = min_utilization * budget
     encoder, decoders = dict(spec.encoder), dict(spec.decoders)
-    entries = [(decoders, t, search_space.decoders[t]) for t in task_order]
-    entries += [(encoder, s, c) for s, c in search_space.encoder.items()]
-    for widths, name, choices in entries:
-        for wider in [c for c in choices if c > widths[name]]:
-            trial = dict(widths, **{name: wider})
-            candidate = SubnetSpec(
-                trial if widths is encoder else encoder,
-                trial if widths is decoders else decoders)
-            if macs_fn(candidate) > budget:
-                break
-            widths[name] = wider
+
+    def try_widen(widths, name, choices) -> bool:
+        """Widen ``widths[name]`` one choice if that fits; True if done."""
+        wider = [c for c in choices if c > widths[name]]
+        if not wider:
+            return False
+        trial = dict(widths, **{name: wider[0]})
+        candidate = SubnetSpec(trial if widths is encoder else encoder,
+                               trial if widths is decoders else decoders)
+        if macs_fn(candidate) > budget:
+            return False
+        widths[name] = wider[0]
+        return True
+
+    def reached() -> bool:
+        return macs_fn(SubnetSpec(encoder, decoders)) >= target
+
+    growing = set(search_space.decoders)
+    while growing and not reached():
+        task = min(growing, key=lambda t: (
+            -preference[t], search_space.decoders[t].index(decoders[t]),
+            list(search_space.decoders).index(t)))
+        if not try_widen(decoders, task, search_space.decoders[task]):
+            growing.discard(task)
+    growing = list(search_space.encoder)
+    while growing:
+        for stage in list(growing):
+            if reached():
+                return SubnetSpec(encoder, decoders)
+            if not try_widen(encoder, stage, search_space.encoder[stage]):
+                growing.remove(stage)
     return SubnetSpec(encoder, decoders)
+
+
+def check_utilization(value: float) -> float:
+    """``value`` if it is a budget utilisation in [0, 1], else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
+            not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f'min_utilization must be a number in [0, 1] (the '
+                         f'fraction of the budget to spend), got {value!r}')
+    return float(value)

@@ -16,6 +16,8 @@ Requests:
   under the budget with the predictor's preference-weighted fitness;
 * ``mode='random'``: the best (by the same fitness) of as many random
   subnets as the evolution scores, decoders fixed the same way;
+* both then widen a subnet that leaves more than 10 % of the budget unused
+  (``min_utilization``, :func:`~mmecmt.search.budget.fill_budget`);
 * ``mode='uniform'``: the widest subnet with one width ratio for the whole
   network that fits the budget (no preference rule, no predictor).
 """
@@ -29,10 +31,12 @@ import numpy as np
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmecmt.engine.bn_calibration import (BNCalibrator,
+from mmecmt.models.slimmable.bn_calibration import (BNCalibrator,
                                           calibration_dataloader_cfg)
 from mmecmt.registry import DATASETS
-from .budget import check_feasible, fill_budget, format_macs, parse_budget
+from .budget import (DEFAULT_MIN_UTILIZATION, check_feasible,
+                     check_utilization, fill_budget, format_macs,
+                     parse_budget)
 from .evolution import EvolutionSearcher, largest_uniform_under_budget
 from .macs import MacsModel
 from .predictor import AccuracyPredictor
@@ -255,25 +259,30 @@ class SearchSession:
     def search(self, preference: Mapping[str, float], budget: int,
                mode: str = 'evolution', rule: str = 'rank_by_max',
                population: int = 100, generations: int = 50,
-               seed: int = 0, fill: bool = False) -> SearchResult:
+               seed: int = 0,
+               min_utilization: float = DEFAULT_MIN_UTILIZATION
+               ) -> SearchResult:
         """Answer one request (see the module docstring for the modes).
 
-        ``fill=True`` (``evolution`` / ``random``): afterwards spend what the
-        subnet leaves of the budget (:func:`fill_budget`: decoders by
-        decreasing preference, then encoder stages), so that the MACs follow
-        the budget; at the largest budget every request becomes the largest
-        subnet. Off by default (ours).
+        ``min_utilization`` (``evolution`` / ``random``): when the found
+        subnet uses less than this fraction of the budget, widen it until it
+        does (:func:`fill_budget`: decoders by decreasing preference, then
+        encoder stages), so that the MACs follow the budget. The default
+        0.9 keeps room for the preference at the largest budget (1.0 would
+        make every 1.0x request the largest subnet); 0 disables it (the
+        search alone). Ours: REFERENCE.md leaves unspent budget open.
 
         Raises:
             ValueError: unknown mode, a preference that is not a
-                distribution over the tasks, or a budget the fixed decoders
-                cannot meet.
+                distribution over the tasks, a budget the fixed decoders
+                cannot meet, or ``min_utilization`` outside [0, 1].
             RuntimeError: ``evolution`` / ``random`` without a predictor.
         """
         if mode not in SEARCH_MODES:
             raise ValueError(f'unknown search mode {mode!r}; valid modes '
                              f'are {list(SEARCH_MODES)}')
         pref = validate_preference(preference, self.tasks)
+        check_utilization(min_utilization)
         macs_fn = self.macs_model.macs
         t0 = time.perf_counter()
         if mode == 'uniform':
@@ -298,10 +307,9 @@ class SearchSession:
             spec, fitness, _ = searcher.random_search(num_evals, budget)
         else:
             spec, fitness, _ = searcher.search(budget)
-        if fill:
-            order = sorted(self.tasks, key=lambda t: -pref[t])  # stable
+        if macs_fn(spec) < min_utilization * budget:
             spec = fill_budget(spec, self.search_space, macs_fn, budget,
-                               order)
+                               pref, min_utilization)
             fitness = self.predictor.fitness_fn(pref)([spec])[0]
         return SearchResult(spec, int(macs_fn(spec)), float(fitness),
                             num_evals, time.perf_counter() - t0,

@@ -1,7 +1,7 @@
 """Measure the per-task scores of subnets of a trained supernet.
 
 :class:`SubnetEvaluator` activates a subnet, recalibrates its BN statistics
-(:class:`~mmecmt.engine.bn_calibration.BNCalibrator`) and runs one pass over
+(:class:`~mmecmt.models.slimmable.bn_calibration.BNCalibrator`) and runs one pass over
 an evaluation dataloader through mmengine's
 :class:`~mmengine.evaluator.Evaluator` (e.g. with ``MultiTaskMetric``). The
 supernet's BN buffers and active subnet are restored afterwards.
@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from mmengine.evaluator import Evaluator
 
-from mmecmt.engine.bn_calibration import (BNCalibrator, load_bn_state,
+from mmecmt.models.slimmable.bn_calibration import (BNCalibrator, load_bn_state,
                                           save_bn_state)
 from mmecmt.evaluation.functional.delta_m import (PRIMARY_METRICS,
                                                   extract_primary_scores,

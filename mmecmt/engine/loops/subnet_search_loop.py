@@ -20,10 +20,10 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 
 from mmecmt.registry import LOOPS
-from mmecmt.search.budget import format_macs
-
-# (mmecmt.search.session is imported where it is used: it imports
-# mmecmt.engine.bn_calibration, whose package imports this module)
+from mmecmt.search.budget import (DEFAULT_MIN_UTILIZATION,
+                                  check_utilization, format_macs)
+from mmecmt.search.session import (SEARCH_MODES, SearchSession,
+                                   predictor_cache_path, sha256_of)
 
 
 def check_requests(requests: Sequence[Mapping]) -> List[dict]:
@@ -66,8 +66,9 @@ class SubnetSearchLoop(BaseLoop):
         predictor_subnets: random subnets evaluated to build the predictor
             when no cache exists.
         population, generations, seed: evolution settings.
-        fill_budget: spend what the chosen subnet leaves of the budget
-            (:meth:`SearchSession.search` with ``fill=True``).
+        min_utilization: widen a chosen subnet to at least this fraction
+            of its budget (:meth:`SearchSession.search`; default 0.9, 0:
+            the search alone, 1: spend all that fits).
         measure: measure each chosen subnet on the val set.
         input_shape: (H, W) of the MACs count (default: training crop).
         calib_images: BN-recalibration images (default: the config's
@@ -85,7 +86,7 @@ class SubnetSearchLoop(BaseLoop):
                  population: int = 100,
                  generations: int = 50,
                  seed: int = 0,
-                 fill_budget: bool = False,
+                 min_utilization: float = DEFAULT_MIN_UTILIZATION,
                  measure: bool = True,
                  input_shape: Optional[Sequence[int]] = None,
                  calib_images: Optional[int] = None):
@@ -93,7 +94,6 @@ class SubnetSearchLoop(BaseLoop):
         self._runner = runner
         self.dataloader = dataloader
         self.evaluator = evaluator
-        from mmecmt.search.session import SEARCH_MODES
         self.requests = check_requests(requests)
         if mode not in SEARCH_MODES:
             raise ValueError(f'SubnetSearchLoop: unknown mode {mode!r}; '
@@ -104,14 +104,12 @@ class SubnetSearchLoop(BaseLoop):
         self.population = int(population)
         self.generations = int(generations)
         self.seed = int(seed)
-        self.fill_budget = bool(fill_budget)
+        self.min_utilization = check_utilization(min_utilization)
         self.measure = bool(measure)
         self.input_shape = tuple(input_shape) if input_shape else None
         self.calib_images = calib_images
 
     def run(self) -> Dict[str, Union[float, dict]]:
-        from mmecmt.search.session import (SearchSession,
-                                           predictor_cache_path, sha256_of)
         runner = self.runner
         runner.call_hook('before_test')
         model = runner.model.module if is_model_wrapper(
@@ -137,7 +135,7 @@ class SubnetSearchLoop(BaseLoop):
                 request['preference'], budget, mode=self.mode,
                 rule=self.rule, population=self.population,
                 generations=self.generations, seed=self.seed,
-                fill=self.fill_budget and self.mode != 'uniform')
+                min_utilization=self.min_utilization)
             result = dict(request, budget_macs=budget,
                           subnet=found.spec.to_dict(), macs=found.macs,
                           fitness=found.fitness,

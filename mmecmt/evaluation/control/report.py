@@ -36,6 +36,7 @@ from ..functional.delta_m import compute_delta_m, primary_metric, task_kind
 from .controllability import (budget_controllability, budget_violations,
                               mean_task_controllability, task_controllability)
 from .hypervolume import hypervolume, hypervolume_reference, normalised_scores
+from ...utils.json_io import to_strict_json
 from .plots import (plot_budget_vs_macs, plot_pairwise_scatter,
                     plot_preference_vs_score)
 
@@ -77,25 +78,6 @@ def _check_record(i: int, record: Mapping, task_names: Sequence[str]) -> None:
     if not math.isfinite(macs) or macs < 0:
         raise ValueError(f'record {i}: macs must be finite and >= 0, got '
                          f'{record["macs"]!r}')
-
-
-def _jsonable(obj):
-    """Plain JSON types; NaN / inf -> None (strict JSON)."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    if obj is None or isinstance(obj, str):
-        return obj
-    raise TypeError(f'cannot write {type(obj).__name__} {obj!r} to JSON')
 
 
 def _md_cell(text) -> str:
@@ -246,7 +228,7 @@ def write_control_report(records: Sequence[Mapping],
         out_records.append(entry)
     with open(osp.join(out_dir, JSON_FILE), 'w') as f:
         json.dump(
-            _jsonable(
+            to_strict_json(
                 dict(
                     tasks=kinds,
                     stl_reference={t: stl_reference[t]

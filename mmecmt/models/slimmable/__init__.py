@@ -1,9 +1,11 @@
-"""Slimmable building blocks: dynamic-width ops and static export."""
+"""Slimmable building blocks: dynamic-width ops, BN recalibration of the
+active subnet and static export."""
+from .bn_calibration import BNCalibrator
 from .dynamic_ops import (DYNAMIC_OPS, DynamicBatchNorm2d, DynamicConv2d,
                           DynamicLinear, make_divisible)
 from .export import export_static
 
 __all__ = [
     'DynamicConv2d', 'DynamicBatchNorm2d', 'DynamicLinear', 'DYNAMIC_OPS',
-    'make_divisible', 'export_static'
+    'make_divisible', 'export_static', 'BNCalibrator'
 ]

@@ -1,0 +1,31 @@
+"""Strict JSON for result files."""
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+
+def to_strict_json(obj):
+    """``obj`` as plain JSON types that ``json.dump(..., allow_nan=False)``
+    accepts: mappings (keys as str), lists / tuples / arrays, bools, ints,
+    floats, str and None; numpy scalars become Python ones and NaN / inf
+    floats (e.g. an undefined rank correlation) become None.
+
+    Raises:
+        TypeError: a value of another type (named in the message).
+    """
+    if isinstance(obj, Mapping):
+        return {str(k): to_strict_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_strict_json(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_strict_json(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, str):
+        return obj
+    raise TypeError(f'cannot write {type(obj).__name__} {obj!r} to JSON')
