@@ -210,7 +210,10 @@ def test_search_tool(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path):
                                  data=data)),
         infeasible=_start(_search_args(
             ckpt, work, str(tmp_path / 'inf'), '--preference', PREF,
-            '--budget', '0.1x', data=data)))
+            '--budget', '0.1x', data=data)),
+        bad_use=_start(_search_args(
+            ckpt, work, str(tmp_path / 'use'), '--preference', PREF,
+            '--budget', '0.5x', '--min-utilization', '2', data=data)))
     done = {name: _finish(p) for name, p in procs.items()}
     for name in ('evo2', 'rand', 'unif'):
         assert done[name][0] == 0, done[name][2][-3000:]
@@ -227,6 +230,8 @@ def test_search_tool(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path):
     random_result = json.load(open(osp.join(out_r, 'search_result.json')))
     _check_subnet(random_result, out_r)
     assert random_result['mode'] == 'random'
+    assert random_result['min_utilization'] == 0.9
+    assert random_result['macs'] >= 0.9 * random_result['budget']
     # linear rule: round(r * 3) -> 1, 1, 0, 0, 0
     assert random_result['subnet']['decoders'] == dict(
         semseg=0.5, depth=0.5, normals=0.25, edge=0.25, sal=0.25)
@@ -246,3 +251,6 @@ def test_search_tool(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path):
     code, _, err = done['infeasible']
     assert code != 0
     assert 'below the smallest subnet' in err and 'feasible range' in err
+    code, _, err = done['bad_use']
+    assert code == 2 and '--min-utilization: min_utilization must be a ' \
+        'number in [0, 1]' in err and "got 2.0" in err, err[-2000:]
