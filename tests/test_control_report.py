@@ -106,12 +106,18 @@ def test_write_control_report(tmp_path):
     assert e200['max_violation_ratio'] == pytest.approx(0.05)
     assert c100['max_violation_ratio'] == pytest.approx(0.2)
     assert (e100['num_requests'], e200['num_requests']) == (3, 2)
+    # (0.2 * 0.5 + 0.8 * 2.0 + 0.5 * 0.8 + 0.5 * 1.0 + 0.8 * 1.0 + 0.2 * 0.5)
+    # / 3 requests
+    assert e100['mean_weighted_score'] == pytest.approx(3.5 / 3)
+    assert e100['budget_use'] == pytest.approx((0.9 + 0.95 + 1.0) / 3)
+    assert c100['budget_use'] == pytest.approx(1.2)
 
     data = json.loads((tmp_path / 'control_results.json').read_text())
     assert set(data) == {
         'tasks', 'stl_reference', 'hv_reference_point', 'records', 'summary',
-        'budget_controllability', 'figures'
+        'budget_controllability', 'figures', 'paired'
     }
+    assert data['paired'] == {}  # cdma shares a single request with ecmt
     assert data['tasks'] == TASKS and data['hv_reference_point'] == [0., 0.]
     assert len(data['records']) == 6
     rec0, rec1 = data['records'][:2]
@@ -147,6 +153,8 @@ def test_write_control_report(tmp_path):
     ]
     assert len(summary_rows) == 3
     assert summary_rows[0].startswith('| ecmt | 100 | 3 | 1.4000 | 1.000 |')
+    assert '| 1.000 | 1.1667 | 95.0 % | 0.866 | 0 |' in summary_rows[0]
+    assert 'against the others' not in md
     assert 'HV (ref (0, 0))' in md and 'reference point (0, 0)' in md
     request_rows = [
         line for line in sections['Requests'].split('\n')
@@ -199,3 +207,24 @@ def test_report_names_the_edge_metric(tmp_path):
     o2o = open(tmp_path / 'o2o' / 'control_results.md').read()
     assert 'edge (odsF_dt)' in dt and '| edge odsF_dt |' in dt
     assert 'edge (odsF)' in o2o and 'odsF_dt' not in o2o
+
+
+def test_report_compares_the_first_method_on_shared_requests(tmp_path):
+    records = make_records()[:3] + [  # cdma answers two ecmt requests
+        record('cdma', 100, 90, 0.2, 0.20, 0.4),  # (0.4, 2.0): worse
+        record('cdma', 100, 95, 0.5, 0.40, 0.8),  # (0.8, 1.0): the same
+    ]
+    write_control_report(records, STL, TASKS, str(tmp_path))
+    data = json.loads((tmp_path / 'control_results.json').read_text())
+    c = data['paired']['100']['cdma']
+    assert (c['num_requests'], c['wins'], c['ties'], c['losses']) == (
+        2, 1, 1, 0)
+    # weighted gaps 0.2 * (0.5 - 0.4) and 0
+    assert c['mean_gap'] == pytest.approx(0.01)
+    # HV: ecmt's two points 0.5 * 2.0 + 0.3 * 1.0 = 1.3, cdma's 0.4 * 2.0 +
+    # 0.4 * 1.0 = 1.2
+    assert c['hv_gap'] == pytest.approx(0.1)
+    assert c['hv_gap_low'] <= c['hv_gap_high']
+    md = (tmp_path / 'control_results.md').read_text()
+    assert '## ecmt against the others, on the same requests' in md
+    assert '| 100 | cdma | 2 | 1 / 1 / 0 | +0.0100 | +0.1000 |' in md

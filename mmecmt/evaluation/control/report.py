@@ -17,11 +17,13 @@ A record is a mapping with
 
 Records are grouped by method and budget label (``budgets_label_fn(budget)``,
 default ``f'{budget:g}'``, so one group per distinct budget). Per group:
-hypervolume of the normalised scores (reference point 0, stated everywhere)
-and task controllability (Spearman of preference vs normalised score). Per
-method, over all its budgets: budget controllability (Spearman of requested
-budget vs measured MACs, and the mean Spearman within each preference;
-violations = measured > requested).
+hypervolume of the normalised scores (reference point 0, stated everywhere),
+task controllability (Spearman of preference vs normalised score), the mean
+preference-weighted score and the share of the budget used. Per method, over
+all its budgets: budget controllability (Spearman of requested budget vs
+measured MACs, and the mean Spearman within each preference; violations =
+measured > requested). The first method is compared with every other one on
+the requests both answered, per budget (:mod:`.paired`).
 """
 import json
 import math
@@ -36,6 +38,7 @@ from ..functional.delta_m import compute_delta_m, primary_metric, task_kind
 from .controllability import (budget_controllability, budget_violations,
                               mean_task_controllability, task_controllability)
 from .hypervolume import hypervolume, hypervolume_reference, normalised_scores
+from .paired import paired_comparison, weighted_scores
 from ...utils.json_io import to_strict_json
 from .plots import (plot_budget_vs_macs, plot_pairwise_scatter,
                     plot_preference_vs_score)
@@ -117,16 +120,22 @@ def write_control_report(records: Sequence[Mapping],
 
     Returns:
         ``{method: {budget_label: dict(hv, hv_ref, task_spearman,
-        mean_task_spearman, budget_spearman, violations,
-        max_violation_ratio, num_requests)}}``. ``hv`` is the hypervolume of
+        mean_task_spearman, mean_weighted_score, budget_use,
+        budget_spearman, violations, max_violation_ratio,
+        num_requests)}}``. ``hv`` is the hypervolume of
         the group's normalised scores above ``hv_ref`` (list, zeros);
         ``task_spearman`` is ``{task: rho}`` within the group, NaN where
         undefined (constant preference or score) and left out of
         ``mean_task_spearman``; ``budget_spearman`` is computed over **all**
         budgets of the method (within one budget it is undefined), so it is
         the same in every budget of a method; ``violations`` and
-        ``max_violation_ratio`` are within the group. Methods appear in
-        record order, budgets by increasing budget.
+        ``max_violation_ratio`` are within the group;
+        ``mean_weighted_score`` is the mean of ``sum_t r_t * s_t``
+        (:func:`~.paired.weighted_scores`) and ``budget_use`` the mean of
+        MACs / budget. Methods appear in record order, budgets by
+        increasing budget. The JSON also holds ``paired``: ``{budget_label:
+        {other_method: paired_comparison(first method, other)}}`` where
+        they share >= 2 requests.
 
     Raises:
         ValueError / KeyError / TypeError: no record, or a malformed record
@@ -165,6 +174,8 @@ def write_control_report(records: Sequence[Mapping],
                 label is None or labels[i] == label)
         ]
 
+    weighted = weighted_scores(prefs, norm)
+    pref_keys = [json.dumps(r['preference'], sort_keys=True) for r in records]
     os.makedirs(out_dir, exist_ok=True)
     figures = []
     summary: Dict[str, Dict[str, dict]] = {}
@@ -173,8 +184,7 @@ def write_control_report(records: Sequence[Mapping],
         idx = rows(method)
         budget_stats[method] = budget_controllability(
             budgets[idx], macs[idx],
-            groups=[json.dumps(records[i]['preference'], sort_keys=True)
-                    for i in idx])
+            groups=[pref_keys[i] for i in idx])
         figures.append(
             plot_budget_vs_macs(
                 budgets[idx], macs[idx],
@@ -192,6 +202,8 @@ def write_control_report(records: Sequence[Mapping],
                 hv_ref=hv_ref.tolist(),
                 task_spearman=task_rho,
                 mean_task_spearman=mean_task_controllability(task_rho),
+                mean_weighted_score=float(weighted[idx].mean()),
+                budget_use=float(np.mean(macs[idx] / budgets[idx])),
                 budget_spearman=budget_stats[method]['spearman'],
                 violations=group_budget['violations'],
                 max_violation_ratio=group_budget['max_violation_ratio'],
@@ -217,6 +229,9 @@ def write_control_report(records: Sequence[Mapping],
                     osp.join(out_dir, f'pairwise_{_file_token(label)}.png'),
                     hv_ref_point=hv_ref))
 
+    paired = _paired(methods, label_order, rows, pref_keys, prefs, norm,
+                     hv_ref)
+
     out_records = []
     for i, record in enumerate(records):
         entry = dict(record)
@@ -237,6 +252,7 @@ def write_control_report(records: Sequence[Mapping],
                     records=out_records,
                     summary=summary,
                     budget_controllability=budget_stats,
+                    paired=paired,
                     figures=[osp.basename(p) for p in figures])),
             f,
             indent=2,
@@ -245,13 +261,33 @@ def write_control_report(records: Sequence[Mapping],
         f.write(
             _markdown(records, task_names, kinds, methods, label_order,
                       rows, labels, budgets, macs, delta_m, summary,
-                      budget_stats, hv_ref, figures, edge_matching))
+                      budget_stats, hv_ref, figures, edge_matching, paired))
     return summary
+
+
+def _paired(methods, label_order, rows, pref_keys, prefs, norm,
+            hv_ref) -> Dict[str, Dict[str, dict]]:
+    """The first method against each other one, per budget, on the
+    requests (preferences) both answered; pairs with < 2 left out."""
+    out: Dict[str, Dict[str, dict]] = {}
+    first = methods[0]
+    for label in label_order:
+        mine = {pref_keys[i]: i for i in rows(first, label)}
+        for other in methods[1:]:
+            theirs = {pref_keys[i]: i for i in rows(other, label)}
+            shared = [k for k in mine if k in theirs]
+            if len(shared) < 2:
+                continue
+            a = [mine[k] for k in shared]
+            b = [theirs[k] for k in shared]
+            out.setdefault(label, {})[other] = paired_comparison(
+                prefs[a], norm[a], norm[b], hv_ref)
+    return out
 
 
 def _markdown(records, task_names, kinds, methods, label_order, rows, labels,
               budgets, macs, delta_m, summary, budget_stats, hv_ref,
-              figures, edge_matching) -> str:
+              figures, edge_matching, paired) -> str:
     ref_text = '(' + ', '.join(f'{v:g}' for v in hv_ref) + ')'
     metric = {t: primary_metric(kinds[t], edge_matching) for t in task_names}
     out = ['# Controllability results', '']
@@ -265,8 +301,8 @@ def _markdown(records, task_names, kinds, methods, label_order, rows, labels,
     out += ['## Summary per method and budget', '']
     head = (['method', 'budget', 'requests', f'HV (ref {ref_text})'] +
             [f'Spearman {t}' for t in task_names] + [
-                'mean task Spearman', 'budget Spearman (all budgets)',
-                'violations'
+                'mean task Spearman', 'mean weighted score', 'budget used',
+                'budget Spearman (all budgets)', 'violations'
             ])
     out += ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for method in methods:
@@ -278,6 +314,8 @@ def _markdown(records, task_names, kinds, methods, label_order, rows, labels,
                 _fmt(s['hv'], '.4f')
             ] + [_fmt(s['task_spearman'][t], '.3f') for t in task_names] + [
                 _fmt(s['mean_task_spearman'], '.3f'),
+                _fmt(s['mean_weighted_score'], '.4f'),
+                f'{100 * s["budget_use"]:.1f} %',
                 _fmt(s['budget_spearman'], '.3f'),
                 str(s['violations'])
             ]
@@ -298,6 +336,26 @@ def _markdown(records, task_names, kinds, methods, label_order, rows, labels,
                    f'{b["violations"]} | '
                    f'{_fmt(b["max_violation_ratio"], ".4f")} |')
     out.append('')
+
+    if paired:
+        out += [f'## {_md_cell(methods[0])} against the others, on the same '
+                'requests', '',
+                'Wins / ties / losses by the preference-weighted score '
+                'sum_t r_t s_t (s: normalised score), its mean difference, '
+                'and the HV difference with its 5-95 % bootstrap interval '
+                '(requests resampled).', '',
+                '| budget | against | requests | wins / ties / losses | mean '
+                'weighted-score gap | HV gap | HV gap 5-95 % |',
+                '|---|---|---|---|---|---|---|']
+        for label, others in paired.items():
+            for other, c in others.items():
+                out.append(
+                    f'| {_md_cell(label)} | {_md_cell(other)} | '
+                    f'{c["num_requests"]} | {c["wins"]} / {c["ties"]} / '
+                    f'{c["losses"]} | {c["mean_gap"]:+.4f} | '
+                    f'{c["hv_gap"]:+.4f} | [{c["hv_gap_low"]:+.4f}, '
+                    f'{c["hv_gap_high"]:+.4f}] |')
+        out.append('')
 
     out += ['## Requests', '']
     head = (['method', 'budget', 'requested', 'MACs', 'preference'] +
