@@ -95,16 +95,21 @@ def test_evaluate_control(trained, tmp_path):
     assert open(osp.join(out, 'measurements.jsonl')).read().splitlines() \
         == measured
 
-    # --min-utilization 1 spends the whole 1.0x budget: every request uses
-    # the largest subnet's MACs
+    # two utilisations in one run; 1 spends the whole 1.0x budget: every
+    # request uses the largest subnet's MACs
     proc = run_tool(_args(
         trained, out, '--stl-reference', stl_file, '--budgets', '1.0x',
         '--num-preferences', '2', '--methods', 'evolution',
-        '--min-utilization', '1'))
-    assert '[control] 8/8' in proc.stdout
-    filled = json.load(open(osp.join(out, 'control_results.json')))
-    assert {r['method'] for r in filled['records']} == {'ECMT (min use 100%)'}
-    assert {r['macs'] for r in filled['records']} == {budgets['1.0x']}
+        '--min-utilization', '0.9', '1'))
+    assert '[control] 16/16' in proc.stdout
+    both = json.load(open(osp.join(out, 'control_results.json')))
+    methods = [r['method'] for r in both['records']]
+    assert methods == ['ECMT'] * 8 + ['ECMT (min use 100%)'] * 8
+    assert {r['macs'] for r in both['records'][8:]} == {budgets['1.0x']}
+    # the default is compared with the other on the same 8 requests
+    paired = both['paired']['1.0x']['ECMT (min use 100%)']
+    assert paired['num_requests'] == 8
+    assert paired['wins'] + paired['ties'] + paired['losses'] == 8
 
 
 @pytest.mark.parametrize('extra, message', [

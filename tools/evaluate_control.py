@@ -101,12 +101,13 @@ def parse_args(argv=None):
                         help='a fixed multi-task model to add as one point')
     parser.add_argument('--rule', default='rank_by_max',
                         choices=PREFERENCE_RULES)
-    parser.add_argument('--min-utilization', type=float,
-                        default=DEFAULT_MIN_UTILIZATION,
+    parser.add_argument('--min-utilization', type=float, nargs='+',
+                        default=[DEFAULT_MIN_UTILIZATION],
                         help='evolution / random: widen each found subnet '
                         'until it uses this fraction of its budget (0: the '
-                        'search alone, 1: all that fits); other values than '
-                        'the default %(default)s are named in the report')
+                        'search alone, 1: all that fits); several values run '
+                        'the methods once per value; values other than the '
+                        'default %(default)s are named in the report')
     parser.add_argument('--predictor-subnets', type=int, default=200)
     parser.add_argument('--calib-images', type=int, default=None)
     parser.add_argument('--population', type=int, default=100)
@@ -124,9 +125,11 @@ def parse_args(argv=None):
     if args.num_preferences < 0:
         raise SystemExit('--num-preferences must be >= 0')
     try:
-        check_utilization(args.min_utilization)
+        for value in args.min_utilization:
+            check_utilization(value)
     except ValueError as err:
         parser.error(f'--min-utilization: {err}')
+    args.min_utilization = list(dict.fromkeys(args.min_utilization))
     return args
 
 
@@ -269,7 +272,9 @@ def run(args):
     # val_evaluator.edge_matching='distance_transform')
     edges = session.val_evaluator.edge_matching
     prefs = request_preferences(tasks, args.num_preferences, args.seed)
-    requests = [(mode, text, budget, pref) for mode in args.methods
+    requests = [(mode, use, text, budget, pref) for mode in args.methods
+                for use in (args.min_utilization if mode != 'uniform' else
+                            args.min_utilization[:1])
                 for text, budget in budgets
                 for pref in (prefs if mode != 'uniform' else
                              [uniform_preference(tasks)])]
@@ -278,18 +283,18 @@ def run(args):
               f'{", ".join(args.methods)}', logger='current')
     records = []
     t0 = time.perf_counter()
-    for i, (mode, text, budget, pref) in enumerate(requests):
+    for i, (mode, use, text, budget, pref) in enumerate(requests):
         found = session.search(pref, budget, mode=mode, rule=args.rule,
                                population=args.population,
                                generations=args.generations, seed=args.seed,
-                               min_utilization=args.min_utilization)
+                               min_utilization=use)
         metrics = cache.get(found.spec)
         if metrics is None:
             metrics = session.measure(found.spec)
             cache.put(found.spec, metrics)
         scores = extract_primary_scores(metrics, kinds, edge_matching=edges)
         records.append(dict(
-            method=method_name(mode, args.min_utilization), preference=pref,
+            method=method_name(mode, use), preference=pref,
             budget=budget,
             budget_text=text, macs=found.macs, scores=scores,
             subnet=found.spec.to_dict(), metrics=metrics,
@@ -298,7 +303,7 @@ def run(args):
         elapsed = time.perf_counter() - t0
         eta = elapsed / (i + 1) * (len(requests) - i - 1)
         print(f'[control] {i + 1}/{len(requests)} ({elapsed:.0f} s, eta '
-              f'{eta:.0f} s) {method_name(mode, args.min_utilization)} @ {text}: '
+              f'{eta:.0f} s) {method_name(mode, use)} @ {text}: '
               f'{format_macs(found.macs)}, ' + ', '.join(
                   f'{t}={v:.4g}' for t, v in scores.items()),
               flush=True)
