@@ -4,7 +4,7 @@ the controllability report.
 
     python tools/evaluate_control.py CONFIG CHECKPOINT \
         --stl-reference work_dirs/stl/reference.json \
-        [--budgets 0.4x 0.7x 1.0x] [--num-preferences 20] \
+        [--budgets 0.4x 0.55x 0.7x 0.85x 1.0x] [--num-preferences 20] \
         [--methods evolution random uniform] \
         [--fixed CONFIG CHECKPOINT] [--predictor-subnets 200] \
         [--out-dir DIR] [--seed 0]
@@ -18,6 +18,9 @@ and the uniform one, at every budget. Each method answers them
   over the encoder with the accuracy predictor);
 * ``random``: random search with the same predictor, decoders and number of
   fitness evaluations;
+* both widen a subnet that uses less than ``--min-utilization`` (default
+  0.9) of its budget; several values run each of them once per value,
+  named e.g. ``ECMT (min use 0%)`` in the report;
 * ``uniform``: one width ratio for the whole network, the widest within the
   budget; preference-blind, so it answers one request per budget.
 
@@ -31,7 +34,8 @@ Written to ``DIR`` (default ``<work_dir>/control``) by
 ``control_results.json`` / ``.md`` (every request, its subnet, MACs,
 per-task metrics and Delta_m vs the single-task references; HV per method
 and budget with its reference point; task and budget controllability;
-budget violations) and the PNG figures (pairwise task scores with the
+budget violations, budget used; the first method against each other one
+on the same requests) and the PNG figures (pairwise task scores with the
 Pareto front per budget, preference vs score, budget vs MACs).
 
 Single-task references (``--stl-reference``): a JSON file ``{task: primary
@@ -89,9 +93,12 @@ def parse_args(argv=None):
                         'primary metric} or task=value,... (default: the '
                         "config's val_evaluator.stl_reference)")
     parser.add_argument('--budgets', nargs='+',
-                        default=['0.4x', '0.7x', '1.0x'],
+                        default=['0.4x', '0.55x', '0.7x', '0.85x', '1.0x'],
                         help='budgets: MACs ("1.2G") or fractions of the '
-                        'largest subnet ("0.7x")')
+                        'largest subnet ("0.7x"). With B budgets the '
+                        'budget-vs-MACs Spearman of distinct MACs is at most '
+                        'about sqrt(1 - 1 / B^2) (0.943 for 3, 0.980 for '
+                        '5)')
     parser.add_argument('--num-preferences', type=int, default=20,
                         help='preferences sampled from the simplex (plus the '
                         'one-hot and uniform ones)')

@@ -4,8 +4,8 @@ MACs budget.
     python tools/search.py CONFIG CHECKPOINT \
         --preference semseg=0.4,depth=0.3,normals=0.1,edge=0.1,sal=0.1 \
         --budget 0.5x [--out-dir DIR] [--mode evolution|random|uniform] \
-        [--rule rank_by_max|linear] [--predictor-subnets 200] [--measure] \
-        [--export] [--seed 0]
+        [--rule rank_by_max|linear] [--min-utilization 0.9] \
+        [--predictor-subnets 200] [--measure] [--export] [--seed 0]
 
 * ``--preference``: a distribution over exactly the model's tasks.
 * ``--budget``: MACs (``1.2G``, ``350M``) or a fraction of the largest
@@ -16,6 +16,11 @@ MACs budget.
   best of as many random subnets as the evolution evaluates (decoders fixed
   the same way); ``uniform``: the widest uniform-width subnet in the budget
   (no preference rule, no predictor).
+* ``--min-utilization`` (evolution / random; default 0.9): a subnet using
+  less of the budget is widened, one width step at a time within the
+  budget, decoders by decreasing preference first, then encoder stages
+  (:func:`~mmecmt.search.budget.fill_budget`); 0: the search alone, 1: all
+  that fits.
 
 Accuracy predictor: fitted on the max, the min and ``--predictor-subnets``
 random subnets, each evaluated after BN recalibration on a held-out split of
