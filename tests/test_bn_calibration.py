@@ -4,8 +4,9 @@ import torch
 from mmengine.model import BaseDataPreprocessor, BaseModel
 from torch import nn
 
-from mmecmt.models.slimmable.bn_calibration import (BNCalibrator, load_bn_state,
-                                          save_bn_state)
+from mmecmt.models.slimmable.bn_calibration import (BNCalibrator,
+                                                    load_bn_state,
+                                                    save_bn_state)
 from mmecmt.models.slimmable.dynamic_ops import (DynamicBatchNorm2d,
                                                  DynamicConv2d)
 

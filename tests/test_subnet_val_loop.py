@@ -13,7 +13,8 @@ from mmengine.structures import PixelData
 from torch import nn
 from torch.utils.data import Dataset
 
-from mmecmt.models.slimmable.bn_calibration import BNCalibrator, save_bn_state
+from mmecmt.models.slimmable.bn_calibration import (BNCalibrator,
+                                                    save_bn_state)
 from mmecmt.engine.loops import parse_subnet_entry, resolve_subnet
 from mmecmt.registry import DATASETS, METRICS
 from mmecmt.search.space import SearchSpace, SubnetSpec

@@ -28,8 +28,8 @@ from mmengine.config import DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner, load_checkpoint  # noqa: E402
 
-from mmecmt.models.slimmable.bn_calibration import (BNCalibrator,  # noqa: E402
-                                          calibration_dataloader_cfg)
+from mmecmt.models.slimmable.bn_calibration import (  # noqa: E402
+    BNCalibrator, calibration_dataloader_cfg)
 from mmecmt.engine.loops.subnet_val_loop import (  # noqa: E402
     parse_subnet_entry, resolve_subnet)
 from mmecmt.models.slimmable import export_static  # noqa: E402

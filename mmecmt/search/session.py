@@ -31,8 +31,8 @@ import numpy as np
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmecmt.models.slimmable.bn_calibration import (BNCalibrator,
-                                          calibration_dataloader_cfg)
+from mmecmt.models.slimmable.bn_calibration import (
+    BNCalibrator, calibration_dataloader_cfg)
 from mmecmt.registry import DATASETS
 from .budget import (DEFAULT_MIN_UTILIZATION, check_feasible,
                      check_utilization, fill_budget, format_macs,

@@ -1,8 +1,8 @@
 """Measure the per-task scores of subnets of a trained supernet.
 
 :class:`SubnetEvaluator` activates a subnet, recalibrates its BN statistics
-(:class:`~mmecmt.models.slimmable.bn_calibration.BNCalibrator`) and runs one pass over
-an evaluation dataloader through mmengine's
+(:class:`~mmecmt.models.slimmable.bn_calibration.BNCalibrator`) and runs one
+pass over an evaluation dataloader through mmengine's
 :class:`~mmengine.evaluator.Evaluator` (e.g. with ``MultiTaskMetric``). The
 supernet's BN buffers and active subnet are restored afterwards.
 
@@ -26,8 +26,9 @@ import numpy as np
 import torch
 from mmengine.evaluator import Evaluator
 
-from mmecmt.models.slimmable.bn_calibration import (BNCalibrator, load_bn_state,
-                                          save_bn_state)
+from mmecmt.models.slimmable.bn_calibration import (BNCalibrator,
+                                                    load_bn_state,
+                                                    save_bn_state)
 from mmecmt.evaluation.functional.delta_m import (PRIMARY_METRICS,
                                                   extract_primary_scores,
                                                   task_kind)

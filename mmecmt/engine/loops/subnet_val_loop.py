@@ -1,8 +1,8 @@
 """Validation / test of several subnets of an ECMT supernet.
 
 For every listed subnet: activate it, recalibrate its BN statistics on
-training images (:class:`~mmecmt.models.slimmable.bn_calibration.BNCalibrator`),
-evaluate it on the whole val/test set and prefix its metrics with the
+training images
+(:class:`~mmecmt.models.slimmable.bn_calibration.BNCalibrator`), evaluate it on the whole val/test set and prefix its metrics with the
 subnet's name (``max/semseg/mIoU``, ``min/depth/rmse`` ...). Afterwards the
 subnet that was active and every BN buffer are restored, so a validation in
 the middle of training leaves the training state untouched.
@@ -18,10 +18,8 @@ from mmengine.runner import TestLoop, ValLoop
 from mmengine.runner.loops import _parse_losses
 from torch.utils.data import DataLoader
 
-from mmecmt.models.slimmable.bn_calibration import (BNCalibrator,
-                                          calibration_dataloader_cfg,
-                                          load_bn_state,
-                                          save_bn_state)
+from mmecmt.models.slimmable.bn_calibration import (
+    BNCalibrator, calibration_dataloader_cfg, load_bn_state, save_bn_state)
 from mmecmt.registry import LOOPS
 from mmecmt.search.space import SubnetSpec
 
