@@ -3,8 +3,9 @@
 For every listed subnet: activate it, recalibrate its BN statistics on
 training images
 (:class:`~mmecmt.models.slimmable.bn_calibration.BNCalibrator`), evaluate it
-on the whole val/test set and prefix its metrics with the subnet's name (``max/semseg/mIoU``, ``min/depth/rmse`` ...). Afterwards the
-subnet that was active and every BN buffer are restored, so a validation in
+on the whole val/test set and prefix its metrics with the subnet's name
+(``max/semseg/mIoU``, ``min/depth/rmse`` ...). Afterwards the subnet that
+was active and every BN buffer are restored, so a validation in
 the middle of training leaves the training state untouched.
 """
 import logging
