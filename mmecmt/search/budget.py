@@ -170,27 +170,30 @@ def fill_budget(spec, search_space, macs_fn, budget: int,
         raise ValueError(f'preference tasks {sorted(preference)} must be '
                          f'exactly the decoder tasks '
                          f'{sorted(search_space.decoders)}')
-    if macs_fn(spec) > budget:
-        raise ValueError(f'the subnet uses {format_macs(macs_fn(spec))}, '
-                         f'over the budget {format_macs(budget)}')
+    macs = macs_fn(spec)
+    if macs > budget:
+        raise ValueError(f'the subnet uses {format_macs(macs)}, over the '
+                         f'budget {format_macs(budget)}')
     target = min_utilization * budget
     encoder, decoders = dict(spec.encoder), dict(spec.decoders)
 
     def try_widen(widths, name, choices) -> bool:
         """Widen ``widths[name]`` one choice if that fits; True if done."""
+        nonlocal macs
         wider = [c for c in choices if c > widths[name]]
         if not wider:
             return False
         trial = dict(widths, **{name: wider[0]})
-        candidate = SubnetSpec(trial if widths is encoder else encoder,
-                               trial if widths is decoders else decoders)
-        if macs_fn(candidate) > budget:
+        trial_macs = macs_fn(SubnetSpec(
+            trial if widths is encoder else encoder,
+            trial if widths is decoders else decoders))
+        if trial_macs > budget:
             return False
-        widths[name] = wider[0]
+        widths[name], macs = wider[0], trial_macs
         return True
 
     def reached() -> bool:
-        return macs_fn(SubnetSpec(encoder, decoders)) >= target
+        return macs >= target
 
     growing = set(search_space.decoders)
     while growing and not reached():

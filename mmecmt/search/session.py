@@ -307,9 +307,10 @@ class SearchSession:
             spec, fitness, _ = searcher.random_search(num_evals, budget)
         else:
             spec, fitness, _ = searcher.search(budget)
-        if macs_fn(spec) < min_utilization * budget:
-            spec = fill_budget(spec, self.search_space, macs_fn, budget,
-                               pref, min_utilization)
+        widened = fill_budget(spec, self.search_space, macs_fn, budget, pref,
+                              min_utilization)
+        if widened != spec:
+            spec = widened
             fitness = self.predictor.fitness_fn(pref)([spec])[0]
         return SearchResult(spec, int(macs_fn(spec)), float(fitness),
                             num_evals, time.perf_counter() - t0,
