@@ -64,7 +64,7 @@ from mmecmt.evaluation.functional.delta_m import (  # noqa: E402
     extract_primary_scores, task_kind)
 from mmecmt.registry import MODELS  # noqa: E402
 from mmecmt.search.budget import (DEFAULT_MIN_UTILIZATION,  # noqa: E402
-                                  check_utilization, format_macs)
+                                  format_macs)
 from mmecmt.search.preference import (PREFERENCE_RULES,  # noqa: E402
                                       one_hot_preferences, sample_simplex,
                                       uniform_preference)
@@ -73,7 +73,8 @@ from mmecmt.search.session import (SEARCH_MODES, SearchSession,  # noqa: E402
 from mmecmt.utils.flops import count_macs  # noqa: E402
 from mmecmt.utils.runner_setup import load_tool_config  # noqa: E402
 from mmecmt.utils.tool_cli import (UserError, build_supernet,  # noqa: E402
-                                   cfg_options_dict, load_weights, run_main)
+                                   cfg_options_dict, load_weights, run_main,
+                                   utilization_arg)
 
 #: report name of each search mode
 METHOD_NAMES = dict(evolution='ECMT', random='random search',
@@ -108,7 +109,7 @@ def parse_args(argv=None):
                         help='a fixed multi-task model to add as one point')
     parser.add_argument('--rule', default='rank_by_max',
                         choices=PREFERENCE_RULES)
-    parser.add_argument('--min-utilization', type=float, nargs='+',
+    parser.add_argument('--min-utilization', type=utilization_arg, nargs='+',
                         default=[DEFAULT_MIN_UTILIZATION],
                         help='evolution / random: widen each found subnet '
                         'until it uses this fraction of its budget (0: the '
@@ -131,11 +132,6 @@ def parse_args(argv=None):
     args.cfg_dict = cfg_options_dict(parser, args.cfg_options)
     if args.num_preferences < 0:
         raise SystemExit('--num-preferences must be >= 0')
-    try:
-        for value in args.min_utilization:
-            check_utilization(value)
-    except ValueError as err:
-        parser.error(f'--min-utilization: {err}')
     args.min_utilization = list(dict.fromkeys(args.min_utilization))
     return args
 

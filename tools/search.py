@@ -59,7 +59,8 @@ from mmecmt.search.session import (SEARCH_MODES, SearchSession,  # noqa: E402
 from mmecmt.search.subnet_evaluator import HOLDOUT_FRACTION  # noqa: E402
 from mmecmt.utils.json_io import to_strict_json  # noqa: E402
 from mmecmt.utils.tool_cli import (UserError, build_supernet,  # noqa: E402
-                                   cfg_options_dict, load_weights, run_main)
+                                   cfg_options_dict, load_weights, run_main,
+                                   utilization_arg)
 
 
 
@@ -77,7 +78,7 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='override the config work_dir '
                         '(holds the predictor cache)')
     parser.add_argument('--mode', default='evolution', choices=SEARCH_MODES)
-    parser.add_argument('--min-utilization', type=float,
+    parser.add_argument('--min-utilization', type=utilization_arg,
                         default=DEFAULT_MIN_UTILIZATION,
                         help='evolution / random: widen the found subnet '
                         '(decoders by preference, then the encoder) until it '
@@ -150,9 +151,7 @@ def run(args):
                                generations=args.generations, seed=args.seed,
                                min_utilization=args.min_utilization)
     except ValueError as err:  # budget below the fixed decoders' minimum
-        option = '--min-utilization' if 'min_utilization' in str(err) \
-            else '--budget'
-        raise UserError(f'{option}: {err}') from None
+        raise UserError(f'--budget: {err}') from None
     spec = found.spec
     result = dict(
         mode=args.mode, preference=pref,

@@ -1,6 +1,6 @@
 """Command-line plumbing shared by the supernet tools (``tools/search.py``,
 ``tools/evaluate_control.py``): user errors, ``--cfg-options`` and loading
-a trained supernet."""
+a trained supernet, ``--min-utilization`` values."""
 import argparse
 import os.path as osp
 import sys
@@ -8,6 +8,8 @@ from typing import Callable, List, Optional, Tuple
 
 from mmengine.config import DictAction
 from mmengine.runner import load_checkpoint
+
+from mmecmt.search.budget import check_utilization
 
 
 class UserError(Exception):
@@ -25,6 +27,19 @@ def cfg_options_dict(parser: argparse.ArgumentParser,
     DictAction(option_strings=[], dest='cfg_dict')(parser, namespace,
                                                    options)
     return namespace.cfg_dict
+
+
+def utilization_arg(text: str) -> float:
+    """argparse ``type`` of ``--min-utilization``: a number in [0, 1]
+    (:func:`~mmecmt.search.budget.check_utilization`)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a number') from None
+    try:
+        return check_utilization(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def build_supernet(config: str, cfg_options: Optional[dict],
