@@ -81,9 +81,14 @@ def make_records():
 
 
 def test_write_control_report(tmp_path):
-    with pytest.warns(RuntimeWarning):  # cdma: single request / budget
+    with pytest.warns(RuntimeWarning) as caught:  # cdma: one request
         summary = write_control_report(make_records(), STL, TASKS,
                                        str(tmp_path))
+    # one warning names every undefined correlation
+    assert len(caught) == 1
+    assert str(caught[0].message).endswith(
+        'for: cdma: budget vs MACs; cdma @ 100: preference vs score of '
+        'semseg, depth')
     assert list(summary) == ['ecmt', 'cdma']
     assert list(summary['ecmt']) == ['100', '200']
     assert list(summary['cdma']) == ['100']
@@ -214,7 +219,8 @@ def test_report_compares_the_first_method_on_shared_requests(tmp_path):
         record('cdma', 100, 90, 0.2, 0.20, 0.4),  # (0.4, 2.0): worse
         record('cdma', 100, 95, 0.5, 0.40, 0.8),  # (0.8, 1.0): the same
     ]
-    write_control_report(records, STL, TASKS, str(tmp_path))
+    with pytest.warns(RuntimeWarning, match='budget vs MACs'):  # 1 budget
+        write_control_report(records, STL, TASKS, str(tmp_path))
     data = json.loads((tmp_path / 'control_results.json').read_text())
     c = data['paired']['100']['cdma']
     assert (c['num_requests'], c['wins'], c['ties'], c['losses']) == (

@@ -1,5 +1,6 @@
 """Spearman controllability of task preferences and compute budgets."""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -25,6 +26,11 @@ def test_task_controllability_monotone_reversed_constant():
     assert rho['a'] == pytest.approx(1.0)  # monotone (non-linear) -> 1
     assert rho['b'] == pytest.approx(-1.0)  # reversed -> -1
     assert math.isnan(rho['c'])  # constant preference -> undefined
+    with warnings.catch_warnings():  # the same NaN, silently on request
+        warnings.simplefilter('error')
+        quiet = task_controllability(PREFS, scores, ['a', 'b', 'c'],
+                                     warn=False)
+    assert math.isnan(quiet['c']) and quiet['a'] == rho['a']
     # NaN left out of the mean: (1 + -1) / 2
     assert mean_task_controllability(rho) == pytest.approx(0.0)
     assert math.isnan(mean_task_controllability({'a': math.nan}))
@@ -99,6 +105,10 @@ def test_budget_controllability_single_budget_and_bad_input():
     with pytest.warns(RuntimeWarning, match='budget'):
         out = budget_controllability([5., 5.], [4., 6.])
     assert math.isnan(out['spearman']) and out['violations'] == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert math.isnan(budget_controllability([5., 5.], [4., 6.],
+                                                 warn=False)['spearman'])
     with pytest.raises(ValueError, match='> 0'):
         budget_controllability([0., 1.], [1., 1.])
     with pytest.raises(ValueError, match='equal length'):

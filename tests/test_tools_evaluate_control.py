@@ -41,12 +41,14 @@ def test_evaluate_control(trained, tmp_path):
         osp.join(REPO, 'configs', 'mtl', 'synthscenes_mbv2_tiny.py'),
         fixed_ckpt))
     log = proc.stdout + proc.stderr
-    assert '[control] 34/34' in log  # 8 prefs x 2 budgets x 2 + 2 uniform
+    # 8 prefs x 2 budgets x 3 methods + 2 uniform
+    assert '[control] 50/50' in log
     result = json.load(open(osp.join(out, 'control_results.json')))
     records = result['records']
     methods = [r['method'] for r in records]
     assert methods.count('ECMT') == 16
     assert methods.count('random search') == 16
+    assert methods.count('random subnet') == 16
     assert methods.count('uniform width') == 2
     assert methods.count('fixed MTL') == 1
     setup = json.load(open(osp.join(out, 'control_setup.json')))
@@ -64,11 +66,11 @@ def test_evaluate_control(trained, tmp_path):
                           for r in onehot)
     max_macs = budgets['1.0x']
     for r in records:
-        if r['method'] in ('ECMT', 'random search'):
+        if r['method'] in ('ECMT', 'random search', 'random subnet'):
             assert r['macs'] >= 0.9 * r['budget'] or r['macs'] == max_macs
     summary = result['summary']
-    assert set(summary) == {'ECMT', 'random search', 'uniform width',
-                            'fixed MTL'}
+    assert set(summary) == {'ECMT', 'random search', 'random subnet',
+                            'uniform width', 'fixed MTL'}
     assert set(summary['ECMT']) == {'0.6x', '1.0x'}
     for groups in summary.values():
         for s in groups.values():
@@ -84,7 +86,7 @@ def test_evaluate_control(trained, tmp_path):
     assert '## Summary per method and budget' in open(
         osp.join(out, 'control_results.md')).read()
     measured = open(osp.join(out, 'measurements.jsonl')).read().splitlines()
-    assert 2 <= len(measured) <= 34
+    assert 2 <= len(measured) <= 50
 
     # a second run measures nothing new
     proc = run_tool(_args(

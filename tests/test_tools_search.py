@@ -1,7 +1,7 @@
 """tools/search.py on a tiny ECMT supernet trained for 2 iterations: the
-evolution search (predictor built, cached, then loaded), the random and
-uniform modes, and the command-line errors; plus the pure helpers of
-mmecmt.search.subnet_evaluator."""
+evolution search (predictor built, cached, then loaded), the random,
+random-subnet and uniform modes, and the command-line errors; plus the pure
+helpers of mmecmt.search.subnet_evaluator and the request seed."""
 import json
 import os
 import os.path as osp
@@ -16,6 +16,7 @@ from mmecmt.search.subnet_evaluator import (EvaluatedSubnetStore,
                                             higher_is_better, holdout_split,
                                             predictor_subnets,
                                             subset_dataloader_cfg)
+from mmecmt.search.session import request_seed
 from mmecmt.search.space import SearchSpace
 
 STAGES = ('conv1', 'layer1', 'layer2', 'layer3', 'layer4', 'layer5',
@@ -198,7 +199,8 @@ def test_search_tool(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path):
     mtime = os.path.getmtime(cache)
 
     # the rest in parallel: the cache is only read now
-    out2, out_r, out_u = (str(tmp_path / n) for n in ('evo2', 'rand', 'unif'))
+    out2, out_r, out_u, out_s = (str(tmp_path / n)
+                                 for n in ('evo2', 'rand', 'unif', 'sub'))
     procs = dict(
         evo2=_start(_search_args(ckpt, work, out2, '--preference', PREF,
                                  '--budget', '0.5x', data=data)),
@@ -208,6 +210,9 @@ def test_search_tool(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path):
         unif=_start(_search_args(ckpt, work, out_u, '--preference', PREF,
                                  '--budget', '0.6x', '--mode', 'uniform',
                                  data=data)),
+        sub=_start(_search_args(ckpt, work, out_s, '--preference', PREF,
+                                '--budget', '0.5x', '--mode',
+                                'random_subnet', data=data)),
         infeasible=_start(_search_args(
             ckpt, work, str(tmp_path / 'inf'), '--preference', PREF,
             '--budget', '0.1x', data=data)),
@@ -215,7 +220,7 @@ def test_search_tool(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path):
             ckpt, work, str(tmp_path / 'use'), '--preference', PREF,
             '--budget', '0.5x', '--min-utilization', '2', data=data)))
     done = {name: _finish(p) for name, p in procs.items()}
-    for name in ('evo2', 'rand', 'unif'):
+    for name in ('evo2', 'rand', 'unif', 'sub'):
         assert done[name][0] == 0, done[name][2][-3000:]
 
     log2 = done['evo2'][1] + done['evo2'][2]
@@ -238,6 +243,18 @@ def test_search_tool(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path):
     # population 20, 5 generations, 5 parents: 20 + 5 * 15 draws
     assert random_result['fitness_evaluations'] == 95
 
+    # one random subnet: no predictor, the rule's decoders (or wider, when
+    # the widening to 90 % of the budget reached them)
+    drawn = json.load(open(osp.join(out_s, 'search_result.json')))
+    _check_subnet(drawn, out_s)
+    assert drawn['mode'] == 'random_subnet' and drawn['predictor'] is None
+    assert drawn['fitness'] is None and drawn['fitness_evaluations'] == 0
+    assert 'predicted_scores' not in drawn
+    assert drawn['macs'] >= 0.9 * drawn['budget']
+    for task, width in result['subnet']['decoders'].items():
+        assert drawn['subnet']['decoders'][task] >= width
+    assert 'accuracy predictor' not in done['sub'][1] + done['sub'][2]
+
     uniform = json.load(open(osp.join(out_u, 'search_result.json')))
     _check_subnet(uniform, out_u)
     assert uniform['predictor'] is None and uniform['rule'] is None
@@ -254,3 +271,11 @@ def test_search_tool(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path):
     code, _, err = done['bad_use']
     assert code == 2 and '--min-utilization: min_utilization must be a ' \
         'number in [0, 1]' in err and "got 2.0" in err, err[-2000:]
+
+
+def test_request_seed_is_per_request():
+    pref = dict(semseg=0.4, depth=0.6)
+    assert request_seed(0, pref, 1000) == request_seed(0, pref, 1000)
+    seeds = {tuple(request_seed(s, p, b)) for s in (0, 1)
+             for p in (pref, dict(semseg=0.5, depth=0.5)) for b in (1000, 2000)}
+    assert len(seeds) == 8

@@ -5,7 +5,7 @@ the controllability report.
     python tools/evaluate_control.py CONFIG CHECKPOINT \
         --stl-reference work_dirs/stl/reference.json \
         [--budgets 0.4x 0.55x 0.7x 0.85x 1.0x] [--num-preferences 20] \
-        [--methods evolution random uniform] \
+        [--methods evolution random random_subnet uniform] \
         [--fixed CONFIG CHECKPOINT] [--predictor-subnets 200] \
         [--out-dir DIR] [--seed 0]
 
@@ -18,9 +18,12 @@ and the uniform one, at every budget. Each method answers them
   over the encoder with the accuracy predictor);
 * ``random``: random search with the same predictor, decoders and number of
   fitness evaluations;
-* both widen a subnet that uses less than ``--min-utilization`` (default
-  0.9) of its budget; several values run each of them once per value,
-  named e.g. ``ECMT (min use 0%)`` in the report;
+* ``random_subnet``: one random subnet within the budget (seeded per
+  request), decoders fixed the same way, no predictor: what the predictor
+  and the search add over drawing a subnet;
+* these three widen a subnet that uses less than ``--min-utilization``
+  (default 0.9) of its budget; several values run each of them once per
+  value, named e.g. ``ECMT (min use 0%)`` in the report;
 * ``uniform``: one width ratio for the whole network, the widest within the
   budget; preference-blind, so it answers one request per budget.
 
@@ -68,8 +71,9 @@ from mmecmt.search.budget import (DEFAULT_MIN_UTILIZATION,  # noqa: E402
 from mmecmt.search.preference import (PREFERENCE_RULES,  # noqa: E402
                                       one_hot_preferences, sample_simplex,
                                       uniform_preference)
-from mmecmt.search.session import (SEARCH_MODES, SearchSession,  # noqa: E402
-                                   predictor_cache_path, sha256_of)
+from mmecmt.search.session import (PREDICTOR_MODES, SEARCH_MODES,  # noqa: E402
+                                   SearchSession, predictor_cache_path,
+                                   sha256_of)
 from mmecmt.utils.flops import count_macs  # noqa: E402
 from mmecmt.utils.runner_setup import load_tool_config  # noqa: E402
 from mmecmt.utils.tool_cli import (UserError, build_supernet,  # noqa: E402
@@ -78,7 +82,7 @@ from mmecmt.utils.tool_cli import (UserError, build_supernet,  # noqa: E402
 
 #: report name of each search mode
 METHOD_NAMES = dict(evolution='ECMT', random='random search',
-                    uniform='uniform width')
+                    random_subnet='random subnet', uniform='uniform width')
 FIXED_NAME = 'fixed MTL'
 MEASUREMENTS_FILE = 'measurements.jsonl'
 
@@ -111,8 +115,9 @@ def parse_args(argv=None):
                         choices=PREFERENCE_RULES)
     parser.add_argument('--min-utilization', type=utilization_arg, nargs='+',
                         default=[DEFAULT_MIN_UTILIZATION],
-                        help='evolution / random: widen each found subnet '
-                        'until it uses this fraction of its budget (0: the '
+                        help='all methods but uniform: widen each found '
+                        'subnet until it uses this fraction of its budget '
+                        '(0: the '
                         'search alone, 1: all that fits); several values run '
                         'the methods once per value; values other than the '
                         'default %(default)s are named in the report')
@@ -258,7 +263,7 @@ def run(args):
         raise UserError(str(err)) from None
     sha = sha256_of(args.checkpoint)
     predictor_info = None
-    if set(args.methods) - {'uniform'}:
+    if set(args.methods) & set(PREDICTOR_MODES):
         predictor_info = session.load_or_build_predictor(
             predictor_cache_path(cfg.work_dir, sha), sha,
             num_subnets=args.predictor_subnets, seed=args.seed)

@@ -3,7 +3,8 @@ MACs budget.
 
     python tools/search.py CONFIG CHECKPOINT \
         --preference semseg=0.4,depth=0.3,normals=0.1,edge=0.1,sal=0.1 \
-        --budget 0.5x [--out-dir DIR] [--mode evolution|random|uniform] \
+        --budget 0.5x [--out-dir DIR] \
+        [--mode evolution|random|random_subnet|uniform] \
         [--rule rank_by_max|linear] [--min-utilization 0.9] \
         [--predictor-subnets 200] [--measure] [--export] [--seed 0]
 
@@ -14,9 +15,10 @@ MACs budget.
   (:class:`PreferenceRule`), encoder widths by :class:`EvolutionSearcher`
   with the accuracy predictor's preference-weighted fitness; ``random``: the
   best of as many random subnets as the evolution evaluates (decoders fixed
-  the same way); ``uniform``: the widest uniform-width subnet in the budget
-  (no preference rule, no predictor).
-* ``--min-utilization`` (evolution / random; default 0.9): a subnet using
+  the same way); ``random_subnet``: one random subnet within the budget
+  (decoders fixed the same way, no predictor); ``uniform``: the widest
+  uniform-width subnet in the budget (no preference rule, no predictor).
+* ``--min-utilization`` (all modes but uniform; default 0.9): a subnet using
   less of the budget is widened, one width step at a time within the
   budget, decoders by decreasing preference first, then encoder stages
   (:func:`~mmecmt.search.budget.fill_budget`); 0: the search alone, 1: all
@@ -54,8 +56,9 @@ from mmecmt.search.budget import (DEFAULT_MIN_UTILIZATION,  # noqa: E402
                                   format_macs)
 from mmecmt.search.preference import (PREFERENCE_RULES,  # noqa: E402
                                       parse_preference)
-from mmecmt.search.session import (SEARCH_MODES, SearchSession,  # noqa: E402
-                                   predictor_cache_path, sha256_of)
+from mmecmt.search.session import (PREDICTOR_MODES, SEARCH_MODES,  # noqa: E402
+                                   SearchSession, predictor_cache_path,
+                                   sha256_of)
 from mmecmt.search.subnet_evaluator import HOLDOUT_FRACTION  # noqa: E402
 from mmecmt.utils.json_io import to_strict_json  # noqa: E402
 from mmecmt.utils.tool_cli import (UserError, build_supernet,  # noqa: E402
@@ -80,7 +83,7 @@ def parse_args(argv=None):
     parser.add_argument('--mode', default='evolution', choices=SEARCH_MODES)
     parser.add_argument('--min-utilization', type=utilization_arg,
                         default=DEFAULT_MIN_UTILIZATION,
-                        help='evolution / random: widen the found subnet '
+                        help='all modes but uniform: widen the found subnet '
                         '(decoders by preference, then the encoder) until it '
                         'uses this fraction of the budget; 0: the search '
                         'alone, 1: all that fits (default: %(default)s)')
@@ -136,7 +139,7 @@ def run(args):
     min_macs, max_macs = session.macs_model.macs_range()
 
     predictor_info = None
-    if args.mode != 'uniform':
+    if args.mode in PREDICTOR_MODES:
         sha = sha256_of(args.checkpoint)
         try:
             predictor_info = session.load_or_build_predictor(

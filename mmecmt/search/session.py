@@ -16,8 +16,11 @@ Requests:
   under the budget with the predictor's preference-weighted fitness;
 * ``mode='random'``: the best (by the same fitness) of as many random
   subnets as the evolution scores, decoders fixed the same way;
-* both then widen a subnet that leaves more than 10 % of the budget unused
-  (``min_utilization``, :func:`~mmecmt.search.budget.fill_budget`);
+* ``mode='random_subnet'``: one random subnet within the budget, decoders
+  fixed the same way, no predictor (seeded per request): what the predictor
+  and the search add;
+* all three then widen a subnet that leaves more than 10 % of the budget
+  unused (``min_utilization``, :func:`~mmecmt.search.budget.fill_budget`);
 * ``mode='uniform'``: the widest subnet with one width ratio for the whole
   network that fits the budget (no preference rule, no predictor).
 """
@@ -46,7 +49,9 @@ from .subnet_evaluator import (HOLDOUT_FRACTION, EvaluatedSubnetStore,
                                SubnetEvaluator, build_predictor_dataset,
                                holdout_split, subset_dataloader_cfg)
 
-SEARCH_MODES = ('evolution', 'random', 'uniform')
+SEARCH_MODES = ('evolution', 'random', 'random_subnet', 'uniform')
+#: the modes that rank subnets with the accuracy predictor
+PREDICTOR_MODES = ('evolution', 'random')
 #: fraction of the evaluated subnets kept out of the predictor's fit to
 #: measure its quality.
 QUALITY_FRACTION = 0.2
@@ -59,6 +64,20 @@ def sha256_of(path: str) -> str:
         for block in iter(lambda: f.read(1 << 20), b''):
             digest.update(block)
     return digest.hexdigest()
+
+
+def request_seed(seed: int, preference: Mapping[str, float],
+                 budget: int) -> List[int]:
+    """Seed of a request's random draws (``random_subnet`` mode): the
+    base ``seed``, the budget and the preference (in millionths), so that
+    every request draws its own subnet and the same request the same one."""
+    return [int(seed), int(budget)] + [int(round(w * 1e6))
+                                       for w in preference.values()]
+
+
+def _no_fitness(specs) -> np.ndarray:
+    """The fitness of the predictor-free ``random_subnet`` mode."""
+    return np.zeros(len(specs))
 
 
 def predictor_cache_path(work_dir: str, checkpoint_sha: str) -> str:
@@ -88,7 +107,8 @@ class SearchResult:
     Attributes:
         spec: the chosen subnet.
         macs: its analytic MACs (<= the budget).
-        fitness: the predictor fitness (None in ``uniform`` mode).
+        fitness: the predictor fitness (None in the ``random_subnet`` and
+            ``uniform`` modes).
         num_evaluations: fitness evaluations the search used.
         seconds: search time (without any measurement).
         decoders: the decoder widths fixed by the preference rule (None in
@@ -264,7 +284,7 @@ class SearchSession:
                ) -> SearchResult:
         """Answer one request (see the module docstring for the modes).
 
-        ``min_utilization`` (``evolution`` / ``random``): when the found
+        ``min_utilization`` (all modes but ``uniform``): when the found
         subnet uses less than this fraction of the budget, widen it until it
         does (:func:`fill_budget`: decoders by decreasing preference, then
         encoder stages), so that the MACs follow the budget. The default
@@ -290,13 +310,24 @@ class SearchSession:
                                                 budget)
             return SearchResult(spec, int(macs_fn(spec)), None, 0,
                                 time.perf_counter() - t0)
-        if self.predictor is None:
+        if mode in PREDICTOR_MODES and self.predictor is None:
             raise RuntimeError(f'mode {mode!r} needs the accuracy predictor:'
                                ' call load_or_build_predictor first')
         min_encoder = self.search_space.sample('min').encoder
         preference_rule = PreferenceRule(self.search_space, rule)
         decoders, scale = preference_rule.within_budget(
             pref, lambda d: macs_fn(SubnetSpec(min_encoder, d)) <= budget)
+        if mode == 'random_subnet':
+            searcher = EvolutionSearcher(
+                self.search_space, macs_fn, _no_fitness,
+                seed=request_seed(seed, pref, budget),
+                fixed=dict(decoders=decoders))
+            spec = searcher.random_search(1, budget)[0]
+            spec = fill_budget(spec, self.search_space, macs_fn, budget,
+                               pref, min_utilization)
+            return SearchResult(spec, int(macs_fn(spec)), None, 0,
+                                time.perf_counter() - t0, decoders=decoders,
+                                decoder_scale=scale)
         searcher = EvolutionSearcher(
             self.search_space, macs_fn, self.predictor.fitness_fn(pref),
             population_size=population, generations=generations, seed=seed,
@@ -347,5 +378,6 @@ class SearchSession:
         return self.val_evaluator.evaluate(spec)
 
 
-__all__ = ['SEARCH_MODES', 'SearchResult', 'SearchSession', 'sha256_of',
+__all__ = ['SEARCH_MODES', 'PREDICTOR_MODES', 'SearchResult',
+           'SearchSession', 'request_seed', 'sha256_of',
            'predictor_cache_path', 'training_crop_size']

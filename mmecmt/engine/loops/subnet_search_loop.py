@@ -22,8 +22,9 @@ from mmengine.runner import BaseLoop
 from mmecmt.registry import LOOPS
 from mmecmt.search.budget import (DEFAULT_MIN_UTILIZATION,
                                   check_utilization, format_macs)
-from mmecmt.search.session import (SEARCH_MODES, SearchSession,
-                                   predictor_cache_path, sha256_of)
+from mmecmt.search.session import (PREDICTOR_MODES, SEARCH_MODES,
+                                   SearchSession, predictor_cache_path,
+                                   sha256_of)
 
 
 def check_requests(requests: Sequence[Mapping]) -> List[dict]:
@@ -61,7 +62,8 @@ class SubnetSearchLoop(BaseLoop):
             MACs), ...]``.
         evaluator: the Runner's test evaluator (not used either: the
             config's ``val_evaluator`` scores the measured subnets).
-        mode: ``'evolution'`` (ECMT), ``'random'`` or ``'uniform'``.
+        mode: ``'evolution'`` (ECMT), ``'random'``, ``'random_subnet'`` or
+            ``'uniform'`` (:class:`~mmecmt.search.session.SearchSession`).
         rule: preference -> decoder widths rule.
         predictor_subnets: random subnets evaluated to build the predictor
             when no cache exists.
@@ -118,7 +120,7 @@ class SubnetSearchLoop(BaseLoop):
         session = SearchSession(runner.cfg, model,
                                 input_shape=self.input_shape,
                                 calib_images=self.calib_images)
-        if self.mode != 'uniform':
+        if self.mode in PREDICTOR_MODES:
             checkpoint = runner._load_from
             if not checkpoint or not osp.isfile(checkpoint):
                 raise ValueError(

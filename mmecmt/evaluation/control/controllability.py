@@ -10,8 +10,8 @@
   violations (measured MACs above the requested budget), which must be 0.
 
 A correlation is undefined when either input is constant (or there are fewer
-than 2 requests): it is reported as NaN with a warning and left out of the
-mean over tasks.
+than 2 requests): it is reported as NaN, with a warning unless the caller
+asks for none (``warn=False``), and left out of the mean over tasks.
 """
 import math
 import warnings
@@ -21,11 +21,12 @@ import numpy as np
 from scipy.stats import spearmanr
 
 
-def spearman(x, y, what: str = 'inputs') -> float:
+def spearman(x, y, what: str = 'inputs', warn: bool = True) -> float:
     """Spearman rank correlation of two (N,) arrays.
 
-    Returns NaN with a :class:`RuntimeWarning` naming ``what`` when either
-    input is constant or N < 2.
+    Returns NaN when either input is constant or N < 2, with a
+    :class:`RuntimeWarning` naming ``what`` if ``warn`` (a caller that
+    reports many correlations may count the NaNs and warn once instead).
 
     Raises:
         ValueError: shapes differ, are not 1-D, or hold NaN/inf.
@@ -40,6 +41,8 @@ def spearman(x, y, what: str = 'inputs') -> float:
             raise ValueError(f'{what}: {name} input holds non-finite values '
                              f'{arr[~np.isfinite(arr)].tolist()}')
     if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        if not warn:
+            return math.nan
         warnings.warn(
             f'{what}: Spearman correlation undefined (constant input or '
             f'fewer than 2 requests, N={len(x)}); reported as NaN',
@@ -50,8 +53,8 @@ def spearman(x, y, what: str = 'inputs') -> float:
 
 
 def task_controllability(preferences, scores,
-                         task_names: Optional[Sequence[str]] = None
-                         ) -> Dict[str, float]:
+                         task_names: Optional[Sequence[str]] = None,
+                         warn: bool = True) -> Dict[str, float]:
     """Per-task Spearman correlation between preference and score.
 
     Args:
@@ -59,9 +62,11 @@ def task_controllability(preferences, scores,
         scores: (N, T) achieved scores, **higher is better** (e.g.
             :func:`~.hypervolume.normalised_scores`).
         task_names: T names; default ``'task0'``, ``'task1'``, ...
+        warn: warn about each undefined correlation.
 
     Returns:
-        task name -> Spearman rho (NaN, with a warning, where undefined).
+        task name -> Spearman rho (NaN, with a warning if ``warn``, where
+        undefined).
         Average with :func:`mean_task_controllability`.
 
     Raises:
@@ -83,7 +88,7 @@ def task_controllability(preferences, scores,
                          f'{num_tasks} columns')
     return {
         name: spearman(prefs[:, t], scores[:, t],
-                       f'task {name!r} preference vs score')
+                       f'task {name!r} preference vs score', warn)
         for t, name in enumerate(task_names)
     }
 
@@ -136,8 +141,8 @@ def budget_violations(requested, measured_macs) -> Dict[str, float]:
 
 
 def budget_controllability(requested, measured_macs,
-                           groups: Optional[Sequence] = None
-                           ) -> Dict[str, float]:
+                           groups: Optional[Sequence] = None,
+                           warn: bool = True) -> Dict[str, float]:
     """How well the measured MACs follow the requested budgets.
 
     Args:
@@ -146,12 +151,13 @@ def budget_controllability(requested, measured_macs,
         measured_macs: (N,) MACs of the subnets that answered them.
         groups: optional (N,) hashable labels, e.g. the preference of each
             request, for the within-group correlation.
+        warn: warn when the overall correlation is undefined.
 
     Returns:
         dict with
 
         * ``spearman``: rho of requested vs measured over all requests (NaN
-          with a warning where undefined, e.g. a single budget);
+          where undefined, e.g. a single budget; warned if ``warn``);
         * ``group_spearman`` (only with ``groups``): the mean over groups
           with at least two distinct budgets of rho within the group (a
           group whose MACs do not change with its budgets counts 0);
@@ -163,7 +169,7 @@ def budget_controllability(requested, measured_macs,
             not positive.
     """
     req, macs = _budget_arrays(requested, measured_macs)
-    rho = spearman(req, macs, 'requested budget vs measured MACs')
+    rho = spearman(req, macs, 'requested budget vs measured MACs', warn)
     out = dict(spearman=rho)
     if groups is not None:
         if len(groups) != len(req):

@@ -30,6 +30,7 @@ import math
 import os
 import os.path as osp
 import re
+import warnings
 from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
@@ -180,11 +181,14 @@ def write_control_report(records: Sequence[Mapping],
     figures = []
     summary: Dict[str, Dict[str, dict]] = {}
     budget_stats = {}
+    undefined = []  # groups with an undefined correlation, warned once
     for method in methods:
         idx = rows(method)
         budget_stats[method] = budget_controllability(
             budgets[idx], macs[idx],
-            groups=[pref_keys[i] for i in idx])
+            groups=[pref_keys[i] for i in idx], warn=False)
+        if math.isnan(budget_stats[method]['spearman']):
+            undefined.append(f'{method}: budget vs MACs')
         figures.append(
             plot_budget_vs_macs(
                 budgets[idx], macs[idx],
@@ -195,7 +199,12 @@ def write_control_report(records: Sequence[Mapping],
             idx = rows(method, label)
             if not idx:
                 continue
-            task_rho = task_controllability(prefs[idx], norm[idx], task_names)
+            task_rho = task_controllability(prefs[idx], norm[idx], task_names,
+                                            warn=False)
+            nan_tasks = [t for t, rho in task_rho.items() if math.isnan(rho)]
+            if nan_tasks:
+                undefined.append(f'{method} @ {label}: preference vs score '
+                                 f'of {", ".join(nan_tasks)}')
             group_budget = budget_violations(budgets[idx], macs[idx])
             summary[method][label] = dict(
                 hv=hypervolume(norm[idx], hv_ref),
@@ -217,6 +226,11 @@ def write_control_report(records: Sequence[Mapping],
                         out_dir, f'preference_{_file_token(method)}_'
                         f'{_file_token(label)}.png'),
                     title=f'{method}, budget {label}'))
+    if undefined:
+        warnings.warn(
+            'Spearman correlation undefined (one request, or a constant '
+            'preference, score or MACs), reported as NaN, for: ' +
+            '; '.join(undefined), RuntimeWarning, stacklevel=2)
     if len(task_names) >= 2:
         for label in label_order:
             by_method = {
