@@ -318,34 +318,33 @@ class SearchSession:
         decoders, scale = preference_rule.within_budget(
             pref, lambda d: macs_fn(SubnetSpec(min_encoder, d)) <= budget)
         if mode == 'random_subnet':
+            fitness_fn, fitness, num_evals = None, None, 0
             searcher = EvolutionSearcher(
                 self.search_space, macs_fn, _no_fitness,
                 seed=request_seed(seed, pref, budget),
                 fixed=dict(decoders=decoders))
             spec = searcher.random_search(1, budget)[0]
-            spec = fill_budget(spec, self.search_space, macs_fn, budget,
-                               pref, min_utilization)
-            return SearchResult(spec, int(macs_fn(spec)), None, 0,
-                                time.perf_counter() - t0, decoders=decoders,
-                                decoder_scale=scale)
-        searcher = EvolutionSearcher(
-            self.search_space, macs_fn, self.predictor.fitness_fn(pref),
-            population_size=population, generations=generations, seed=seed,
-            fixed=dict(decoders=decoders))
-        num_evals = population * (1 + generations) - \
-            searcher.num_parents * generations
-        if mode == 'random':
-            spec, fitness, _ = searcher.random_search(num_evals, budget)
         else:
-            spec, fitness, _ = searcher.search(budget)
+            fitness_fn = self.predictor.fitness_fn(pref)
+            searcher = EvolutionSearcher(
+                self.search_space, macs_fn, fitness_fn,
+                population_size=population, generations=generations,
+                seed=seed, fixed=dict(decoders=decoders))
+            num_evals = population * (1 + generations) - \
+                searcher.num_parents * generations
+            if mode == 'random':
+                spec, fitness, _ = searcher.random_search(num_evals, budget)
+            else:
+                spec, fitness, _ = searcher.search(budget)
         widened = fill_budget(spec, self.search_space, macs_fn, budget, pref,
                               min_utilization)
         if widened != spec:
             spec = widened
-            fitness = self.predictor.fitness_fn(pref)([spec])[0]
-        return SearchResult(spec, int(macs_fn(spec)), float(fitness),
-                            num_evals, time.perf_counter() - t0,
-                            decoders=decoders, decoder_scale=scale)
+            if fitness_fn is not None:
+                fitness = float(fitness_fn([spec])[0])
+        return SearchResult(spec, int(macs_fn(spec)), fitness, num_evals,
+                            time.perf_counter() - t0, decoders=decoders,
+                            decoder_scale=scale)
 
     def predicted_scores(self, spec: SubnetSpec) -> Dict[str, float]:
         """The predictor's higher-is-better score per task."""
