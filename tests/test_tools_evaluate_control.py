@@ -123,6 +123,8 @@ def test_evaluate_control(trained, tmp_path):
       '0.01x'), 'feasible range'),
     (('--min-utilization', '1.5'), 'min_utilization must be a number in '
      '[0, 1]'),
+    (('--refine-subnets', '0'), '--refine-subnets: 0 is below the minimum '
+     '1'),
 ])
 def test_evaluate_control_errors(trained, tmp_path, extra, message):
     proc = run_tool(_args(trained, str(tmp_path / 'bad'), *extra),
@@ -161,4 +163,9 @@ def test_subnet_search_loop_in_the_runner(trained, tmp_path):
 
     cfg.test_cfg = dict(type='SubnetSearchLoop', requests=[dict(pref=pref)])
     with pytest.raises(ValueError, match='request 0'):
+        Runner.from_cfg(cfg).test()
+    cfg.test_cfg = dict(type='SubnetSearchLoop',
+                        requests=[dict(preference=pref, budget='0.7x')],
+                        refine_rounds=2, refine_subnets=0)
+    with pytest.raises(ValueError, match='subnets per refinement round'):
         Runner.from_cfg(cfg).test()

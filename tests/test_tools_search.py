@@ -199,8 +199,8 @@ def test_search_tool(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path):
     mtime = os.path.getmtime(cache)
 
     # the rest in parallel: the cache is only read now
-    out2, out_r, out_u, out_s = (str(tmp_path / n)
-                                 for n in ('evo2', 'rand', 'unif', 'sub'))
+    out2, out_r, out_u, out_s, out_f = (
+        str(tmp_path / n) for n in ('evo2', 'rand', 'unif', 'sub', 'ref'))
     procs = dict(
         evo2=_start(_search_args(ckpt, work, out2, '--preference', PREF,
                                  '--budget', '0.5x', data=data)),
@@ -218,9 +218,15 @@ def test_search_tool(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path):
             '--budget', '0.1x', data=data)),
         bad_use=_start(_search_args(
             ckpt, work, str(tmp_path / 'use'), '--preference', PREF,
-            '--budget', '0.5x', '--min-utilization', '2', data=data)))
+            '--budget', '0.5x', '--min-utilization', '2', data=data)),
+        refined=_start(_search_args(
+            ckpt, work, out_f, '--preference', PREF, '--budget', '0.5x',
+            '--refine-rounds', '2', '--refine-subnets', '3', data=data)),
+        bad_refine=_start(_search_args(
+            ckpt, work, str(tmp_path / 'ref'), '--preference', PREF,
+            '--budget', '0.5x', '--refine-rounds', '-1', data=data)))
     done = {name: _finish(p) for name, p in procs.items()}
-    for name in ('evo2', 'rand', 'unif', 'sub'):
+    for name in ('evo2', 'rand', 'unif', 'sub', 'refined'):
         assert done[name][0] == 0, done[name][2][-3000:]
 
     log2 = done['evo2'][1] + done['evo2'][2]
@@ -268,6 +274,36 @@ def test_search_tool(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path):
     code, _, err = done['infeasible']
     assert code != 0
     assert 'below the smallest subnet' in err and 'feasible range' in err
+    # the refined predictor: its own cache, the base subnets read back
+    # from the shared store, 2 rounds of at most 3 new picks measured
+    refined = json.load(open(osp.join(out_f, 'search_result.json')))
+    _check_subnet(refined, out_f)
+    info = refined['predictor']
+    assert not info['loaded']
+    assert info['cache'] == osp.join(work,
+                                     f'predictor_{sha[:12]}_refine2x3.npz')
+    assert osp.isfile(info['cache'])
+    rounds = info['refinement']
+    assert [r['round'] for r in rounds] == [0, 1]
+    assert all(r['requests'] == 3 and 0 <= r['new_subnets'] <= 3
+               for r in rounds)
+    assert info['num_train'] == 6 + sum(r['new_subnets'] for r in rounds)
+    first = rounds[0]
+    assert first['new_subnets'] >= 1
+    assert set(first['quality']['tasks']) == set(TASKS)
+    assert isinstance(first['quality']['fitness_overprediction'], float)
+    log_f = done['refined'][1] + done['refined'][2]
+    assert 'Predictor refinement round 2' in log_f
+    assert '(6/6 done' not in log_f  # the base subnets came from the store
+    store = osp.join(work, f'predictor_{sha[:12]}_subnets')
+    folder = osp.join(store, 'refine_n4_k3_round0')
+    assert len([f for f in os.listdir(folder) if f.endswith('.json')]) == \
+        first['new_subnets']
+    assert os.path.getmtime(cache) == mtime  # the plain one is untouched
+    code, _, err = done['bad_refine']
+    assert code == 2 and '--refine-rounds' in err and \
+        'below the minimum 0' in err, err[-2000:]
+
     code, _, err = done['bad_use']
     assert code == 2 and '--min-utilization: min_utilization must be a ' \
         'number in [0, 1]' in err and "got 2.0" in err, err[-2000:]

@@ -7,6 +7,7 @@ the controllability report.
         [--budgets 0.4x 0.55x 0.7x 0.85x 1.0x] [--num-preferences 20] \
         [--methods evolution random random_subnet uniform] \
         [--fixed CONFIG CHECKPOINT] [--predictor-subnets 200] \
+        [--refine-rounds 0] [--refine-subnets 25] \
         [--out-dir DIR] [--seed 0]
 
 Requests: ``--num-preferences`` preferences drawn from the simplex
@@ -72,12 +73,13 @@ from mmecmt.search.preference import (PREFERENCE_RULES,  # noqa: E402
                                       one_hot_preferences, sample_simplex,
                                       uniform_preference)
 from mmecmt.search.session import (PREDICTOR_MODES, SEARCH_MODES,  # noqa: E402
-                                   SearchSession, predictor_cache_path,
-                                   sha256_of)
+                                   SearchSession, sha256_of)
 from mmecmt.utils.flops import count_macs  # noqa: E402
 from mmecmt.utils.runner_setup import load_tool_config  # noqa: E402
-from mmecmt.utils.tool_cli import (UserError, build_supernet,  # noqa: E402
-                                   cfg_options_dict, load_weights, run_main,
+from mmecmt.utils.tool_cli import (UserError,  # noqa: E402
+                                   add_predictor_args, build_supernet,
+                                   cfg_options_dict, load_weights,
+                                   predictor_kwargs, run_main,
                                    utilization_arg)
 
 #: report name of each search mode
@@ -121,7 +123,7 @@ def parse_args(argv=None):
                         'search alone, 1: all that fits); several values run '
                         'the methods once per value; values other than the '
                         'default %(default)s are named in the report')
-    parser.add_argument('--predictor-subnets', type=int, default=200)
+    add_predictor_args(parser)
     parser.add_argument('--calib-images', type=int, default=None)
     parser.add_argument('--population', type=int, default=100)
     parser.add_argument('--generations', type=int, default=50)
@@ -264,9 +266,11 @@ def run(args):
     sha = sha256_of(args.checkpoint)
     predictor_info = None
     if set(args.methods) & set(PREDICTOR_MODES):
-        predictor_info = session.load_or_build_predictor(
-            predictor_cache_path(cfg.work_dir, sha), sha,
-            num_subnets=args.predictor_subnets, seed=args.seed)
+        try:
+            predictor_info = session.predictor_for_checkpoint(
+                cfg.work_dir, args.checkpoint, **predictor_kwargs(args))
+        except ValueError as err:
+            raise UserError(f'predictor: {err}') from None
 
     out_dir = args.out_dir or osp.join(cfg.work_dir, 'control')
     os.makedirs(out_dir, exist_ok=True)

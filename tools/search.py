@@ -6,7 +6,8 @@ MACs budget.
         --budget 0.5x [--out-dir DIR] \
         [--mode evolution|random|random_subnet|uniform] \
         [--rule rank_by_max|linear] [--min-utilization 0.9] \
-        [--predictor-subnets 200] [--measure] [--export] [--seed 0]
+        [--predictor-subnets 200] [--refine-rounds 0] [--refine-subnets 25]
+        [--measure] [--export] [--seed 0]
 
 * ``--preference``: a distribution over exactly the model's tasks.
 * ``--budget``: MACs (``1.2G``, ``350M``) or a fraction of the largest
@@ -33,6 +34,14 @@ held-out 20 % of the evaluated subnets, then it is refitted on all of them
 and cached at ``<work_dir>/predictor_<sha256[:12] of the checkpoint>.npz``
 (keyed by the checkpoint's sha256); a later call loads it whatever its
 ``--predictor-subnets`` (delete the file to rebuild with other settings).
+``--refine-rounds R`` then refines it where the search looks
+(:class:`~mmecmt.search.refinement.PredictorRefiner`): R rounds, each
+answering ``--refine-subnets`` training requests of its own (preference ~
+Dirichlet(0.5), budget uniform in the feasible range) with the default ECMT
+search, measuring the picks on the same held-out split and refitting; the
+predictor's quality on each round's picks before they are added is printed.
+That predictor is cached apart (``predictor_<sha>_refine<R>x<K>.npz``); all
+evaluated subnets are kept in ``<work_dir>/predictor_<sha>_subnets/``.
 
 Output (printed and written to ``DIR/search_result.json``, default
 ``DIR = <work_dir>/search``): the subnet (also ``DIR/subnet.json``, loadable
@@ -57,12 +66,13 @@ from mmecmt.search.budget import (DEFAULT_MIN_UTILIZATION,  # noqa: E402
 from mmecmt.search.preference import (PREFERENCE_RULES,  # noqa: E402
                                       parse_preference)
 from mmecmt.search.session import (PREDICTOR_MODES, SEARCH_MODES,  # noqa: E402
-                                   SearchSession, predictor_cache_path,
-                                   sha256_of)
+                                   SearchSession)
 from mmecmt.search.subnet_evaluator import HOLDOUT_FRACTION  # noqa: E402
 from mmecmt.utils.json_io import to_strict_json  # noqa: E402
-from mmecmt.utils.tool_cli import (UserError, build_supernet,  # noqa: E402
-                                   cfg_options_dict, load_weights, run_main,
+from mmecmt.utils.tool_cli import (UserError,  # noqa: E402
+                                   add_predictor_args, build_supernet,
+                                   cfg_options_dict, load_weights,
+                                   predictor_kwargs, run_main,
                                    utilization_arg)
 
 
@@ -90,9 +100,7 @@ def parse_args(argv=None):
     parser.add_argument('--rule', default='rank_by_max',
                         choices=PREFERENCE_RULES,
                         help='preference -> decoder widths rule')
-    parser.add_argument('--predictor-subnets', type=int, default=200,
-                        help='random subnets evaluated to fit the predictor '
-                        '(+ max and min)')
+    add_predictor_args(parser)
     parser.add_argument('--holdout-fraction', type=float,
                         default=HOLDOUT_FRACTION,
                         help='last fraction of the training set the '
@@ -140,12 +148,11 @@ def run(args):
 
     predictor_info = None
     if args.mode in PREDICTOR_MODES:
-        sha = sha256_of(args.checkpoint)
         try:
-            predictor_info = session.load_or_build_predictor(
-                predictor_cache_path(cfg.work_dir, sha), sha,
-                num_subnets=args.predictor_subnets,
-                holdout_fraction=args.holdout_fraction, seed=args.seed)
+            predictor_info = session.predictor_for_checkpoint(
+                cfg.work_dir, args.checkpoint,
+                holdout_fraction=args.holdout_fraction,
+                **predictor_kwargs(args))
         except ValueError as err:
             raise UserError(f'predictor cache: {err}') from None
     try:

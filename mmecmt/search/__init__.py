@@ -9,6 +9,7 @@ from .macs import MacsModel, benchmark_macs_model, compare_with_fvcore
 from .predictor import AccuracyPredictor
 from .preference import (PreferenceRule, parse_preference, sample_simplex,
                          validate_preference)
+from .refinement import PredictorRefiner, refinement_requests
 from .sampler import SandwichSampler
 from .space import SearchSpace, SubnetSpec
 
@@ -18,5 +19,6 @@ __all__ = [
     'validate_preference', 'parse_preference', 'sample_simplex',
     'parse_budget', 'check_feasible', 'format_macs', 'AccuracyPredictor',
     'EvolutionSearcher', 'uniform_width_spec', 'uniform_level_spec',
-    'largest_uniform_under_budget'
+    'largest_uniform_under_budget', 'PredictorRefiner',
+    'refinement_requests'
 ]

@@ -44,10 +44,13 @@ from .evolution import EvolutionSearcher, largest_uniform_under_budget
 from .macs import MacsModel
 from .predictor import AccuracyPredictor
 from .preference import PreferenceRule, validate_preference
+from .refinement import (DEFAULT_REFINE_SUBNETS, PredictorRefiner,
+                         check_refinement)
 from .space import SubnetSpec
 from .subnet_evaluator import (HOLDOUT_FRACTION, EvaluatedSubnetStore,
                                SubnetEvaluator, build_predictor_dataset,
-                               holdout_split, subset_dataloader_cfg)
+                               evaluate_subnets, holdout_split,
+                               subset_dataloader_cfg)
 
 SEARCH_MODES = ('evolution', 'random', 'random_subnet', 'uniform')
 #: the modes that rank subnets with the accuracy predictor
@@ -80,9 +83,22 @@ def _no_fitness(specs) -> np.ndarray:
     return np.zeros(len(specs))
 
 
-def predictor_cache_path(work_dir: str, checkpoint_sha: str) -> str:
-    """``<work_dir>/predictor_<sha256[:12]>.npz``."""
-    return osp.join(work_dir, f'predictor_{checkpoint_sha[:12]}.npz')
+def predictor_cache_path(work_dir: str, checkpoint_sha: str,
+                         refine_rounds: int = 0,
+                         refine_subnets: int = 0) -> str:
+    """``<work_dir>/predictor_<sha256[:12]>.npz``, or
+    ``predictor_<sha256[:12]>_refine<R>x<K>.npz`` for a predictor refined
+    in ``R`` rounds of ``K`` search picks (so the two never mix)."""
+    name = f'predictor_{checkpoint_sha[:12]}'
+    if refine_rounds:
+        name += f'_refine{int(refine_rounds)}x{int(refine_subnets)}'
+    return osp.join(work_dir, name + '.npz')
+
+
+def predictor_store_path(work_dir: str, checkpoint_sha: str) -> str:
+    """``<work_dir>/predictor_<sha256[:12]>_subnets``: the evaluated
+    subnets of every predictor of a checkpoint (refined or not)."""
+    return osp.join(work_dir, f'predictor_{checkpoint_sha[:12]}_subnets')
 
 
 def training_crop_size(cfg) -> Tuple[int, int]:
@@ -193,19 +209,26 @@ class SearchSession:
     def load_or_build_predictor(self, cache: str, key: str,
                                 num_subnets: int = 200,
                                 holdout_fraction: float = HOLDOUT_FRACTION,
-                                seed: int = 0) -> dict:
+                                seed: int = 0, refine_rounds: int = 0,
+                                refine_subnets: int = DEFAULT_REFINE_SUBNETS,
+                                store: Optional[str] = None) -> dict:
         """Load the predictor from ``cache`` (refused unless its ``key``
         matches), or evaluate ``num_subnets`` random subnets + max + min on
         the held-out training split, report the predictor's quality on
-        :data:`QUALITY_FRACTION` of them, fit it on all and save it. The
-        evaluated subnets are kept in ``<cache without .npz>_subnets/``
-        (:class:`EvaluatedSubnetStore`): an interrupted build resumes there,
-        and processes building the same cache share the subnets.
+        :data:`QUALITY_FRACTION` of them, fit it on all, refine it in
+        ``refine_rounds`` rounds of ``refine_subnets`` picks of the default
+        ECMT search (:class:`~mmecmt.search.refinement.PredictorRefiner`;
+        also measured on the held-out split)
+        and save it. The evaluated subnets are kept in ``store`` (default
+        ``<cache without .npz>_subnets/``; :class:`EvaluatedSubnetStore`,
+        refinement rounds in sub-folders): an interrupted build resumes
+        there, and processes building the same cache share the subnets.
 
         Returns:
             Information for the report (cache, loaded, num_train, quality,
-            build_seconds).
+            refinement, build_seconds).
         """
+        check_refinement(refine_rounds, refine_subnets)
         if osp.isfile(cache):
             self.predictor = AccuracyPredictor.load(cache, self.search_space,
                                                     key=key)
@@ -239,19 +262,52 @@ class SearchSession:
                          num_images=self.calib_images, show_progress=False))
         # evaluated subnets are kept next to the cache: an interrupted build
         # resumes, and concurrent builds of one checkpoint share the work
-        store = EvaluatedSubnetStore(osp.splitext(cache)[0] + '_subnets')
+        store = store or osp.splitext(cache)[0] + '_subnets'
         specs, scores = build_predictor_dataset(
             evaluator, self.search_space, num_subnets, seed=seed,
-            store=store)
+            store=EvaluatedSubnetStore(store))
         quality = self._predictor_quality(specs, scores, seed)
-        self.predictor = AccuracyPredictor(self.search_space,
-                                           self.tasks).fit(specs, scores)
+
+        def search_fn(predictor, pref, budget):
+            self.predictor = predictor
+            return self.search(pref, budget, mode='evolution',
+                               seed=seed).spec
+
+        def evaluate_fn(new_specs, round_index):
+            folder = osp.join(store, f'refine_n{num_subnets}_k'
+                              f'{refine_subnets}_round{round_index}')
+            return evaluate_subnets(evaluator, new_specs,
+                                    store=EvaluatedSubnetStore(folder),
+                                    label=f'refine {round_index + 1}')
+
+        refiner = PredictorRefiner(
+            lambda s, y: AccuracyPredictor(self.search_space,
+                                           self.tasks).fit(s, y),
+            search_fn, evaluate_fn, self.tasks,
+            self.macs_model.macs_range(), refine_rounds, refine_subnets,
+            seed=seed, log_fn=lambda m: print_log(m, logger='current'))
+        self.predictor, specs, scores, history = refiner.run(specs, scores)
         self.predictor.save(cache, key=key)
         seconds = time.perf_counter() - t0
         print_log(f'Saved the accuracy predictor to {cache} ({seconds:.1f} '
                   's)', logger='current')
         return dict(cache=cache, loaded=False, num_train=len(specs),
-                    quality=quality, build_seconds=seconds)
+                    quality=quality, refinement=history,
+                    build_seconds=seconds)
+
+    def predictor_for_checkpoint(self, work_dir: str, checkpoint: str,
+                                 **kwargs) -> dict:
+        """:meth:`load_or_build_predictor` with the checkpoint's cache
+        (:func:`predictor_cache_path`, keyed by its sha256) and subnet store
+        (:func:`predictor_store_path`) in ``work_dir``; ``kwargs`` go to
+        :meth:`load_or_build_predictor`."""
+        sha = sha256_of(checkpoint)
+        cache = predictor_cache_path(work_dir, sha,
+                                     kwargs.get('refine_rounds', 0),
+                                     kwargs.get('refine_subnets',
+                                                DEFAULT_REFINE_SUBNETS))
+        return self.load_or_build_predictor(
+            cache, sha, store=predictor_store_path(work_dir, sha), **kwargs)
 
     def _predictor_quality(self, specs, scores, seed) -> Optional[dict]:
         """Spearman / Kendall per task of a predictor fitted without a
@@ -379,4 +435,5 @@ class SearchSession:
 
 __all__ = ['SEARCH_MODES', 'PREDICTOR_MODES', 'SearchResult',
            'SearchSession', 'request_seed', 'sha256_of',
-           'predictor_cache_path', 'training_crop_size']
+           'predictor_cache_path', 'predictor_store_path',
+           'training_crop_size']

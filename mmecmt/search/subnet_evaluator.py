@@ -251,24 +251,25 @@ class EvaluatedSubnetStore:
             pass
 
 
-def build_predictor_dataset(evaluator: SubnetEvaluator,
-                            search_space: SearchSpace, num_random: int,
-                            seed: int = 0, progress: bool = True,
-                            store: Optional[EvaluatedSubnetStore] = None,
-                            poll_seconds: float = 2.0
-                            ) -> Tuple[List[SubnetSpec],
-                                       Dict[str, np.ndarray]]:
-    """Evaluate :func:`predictor_subnets` for real.
+def evaluate_subnets(evaluator: SubnetEvaluator, specs: Sequence[SubnetSpec],
+                     progress: bool = True,
+                     store: Optional[EvaluatedSubnetStore] = None,
+                     poll_seconds: float = 2.0,
+                     label: str = 'predictor') -> Dict[str, np.ndarray]:
+    """Higher-is-better scores of ``specs``, evaluated for real.
 
-    With a ``store``, subnets already evaluated there are read back, each
-    new one is saved as soon as it is scored, and subnets claimed by another
-    live process are left to it: this call waits for them at the end.
+    With a ``store``, entry ``i`` of the store is ``specs[i]``: subnets
+    already evaluated there are read back, each new one is saved as soon as
+    it is scored, and subnets claimed by another live process are left to
+    it: this call waits for them at the end. Progress lines start with
+    ``[label]``.
 
     Returns:
-        ``(specs, scores)``: the ``N = num_random + 2`` subnets and
-        ``{task: (N,) higher-is-better primary scores}``.
+        ``{task: (N,) higher-is-better primary scores}``, N = len(specs).
     """
-    specs = predictor_subnets(search_space, num_random, seed)
+    specs = list(specs)
+    if not specs:
+        raise ValueError('evaluate_subnets: no subnets to evaluate')
     rows: List[Optional[Dict[str, float]]] = [None] * len(specs)
     t0 = time.perf_counter()
     done_here = 0
@@ -279,7 +280,7 @@ def build_predictor_dataset(evaluator: SubnetEvaluator,
         num_done = sum(r is not None for r in rows)
         elapsed = time.perf_counter() - t0
         eta = elapsed / max(done_here, 1) * (len(specs) - num_done)
-        print(f'[predictor] {how} subnet {i + 1} ({num_done}/{len(specs)} '
+        print(f'[{label}] {how} subnet {i + 1} ({num_done}/{len(specs)} '
               f'done, {elapsed:.1f} s, eta {eta:.1f} s): ' + ', '.join(
                   f'{t}={v:.4g}' for t, v in rows[i].items()),
               file=sys.stdout, flush=True)
@@ -305,9 +306,29 @@ def build_predictor_dataset(evaluator: SubnetEvaluator,
         if waiting:
             time.sleep(poll_seconds)
     tasks = list(rows[0])
-    return specs, {t: np.array([r[t] for r in rows]) for t in tasks}
+    return {t: np.array([r[t] for r in rows]) for t in tasks}
+
+
+def build_predictor_dataset(evaluator: SubnetEvaluator,
+                            search_space: SearchSpace, num_random: int,
+                            seed: int = 0, progress: bool = True,
+                            store: Optional[EvaluatedSubnetStore] = None,
+                            poll_seconds: float = 2.0
+                            ) -> Tuple[List[SubnetSpec],
+                                       Dict[str, np.ndarray]]:
+    """Evaluate :func:`predictor_subnets` for real
+    (:func:`evaluate_subnets`).
+
+    Returns:
+        ``(specs, scores)``: the ``N = num_random + 2`` subnets and
+        ``{task: (N,) higher-is-better primary scores}``.
+    """
+    specs = predictor_subnets(search_space, num_random, seed)
+    return specs, evaluate_subnets(evaluator, specs, progress=progress,
+                                   store=store, poll_seconds=poll_seconds)
 
 
 __all__ = ['HOLDOUT_FRACTION', 'holdout_split', 'subset_dataloader_cfg',
            'higher_is_better', 'SubnetEvaluator', 'predictor_subnets',
-           'EvaluatedSubnetStore', 'build_predictor_dataset']
+           'EvaluatedSubnetStore', 'evaluate_subnets',
+           'build_predictor_dataset']

@@ -10,6 +10,7 @@ from mmengine.config import DictAction
 from mmengine.runner import load_checkpoint
 
 from mmecmt.search.budget import check_utilization
+from mmecmt.search.refinement import DEFAULT_REFINE_SUBNETS
 
 
 class UserError(Exception):
@@ -81,3 +82,43 @@ def run_main(run: Callable, args, prog: str) -> None:
     except UserError as err:
         print(f'{prog}: error: {err}', file=sys.stderr)
         sys.exit(2)
+
+
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """argparse ``type``: an integer >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f'{text!r} is not an integer') from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f'{value} is below the minimum {minimum}')
+        return value
+
+    return parse
+
+
+def add_predictor_args(parser: argparse.ArgumentParser) -> None:
+    """The accuracy-predictor options of the search tools:
+    ``--predictor-subnets``, ``--refine-rounds``, ``--refine-subnets``."""
+    parser.add_argument('--predictor-subnets', type=int, default=200,
+                        help='random subnets evaluated to fit the predictor '
+                        '(+ max and min)')
+    parser.add_argument('--refine-rounds', type=int_at_least(0), default=0,
+                        help='refine the predictor in this many rounds of '
+                        'search picks measured on the held-out split (0: '
+                        'none; its own cache file)')
+    parser.add_argument('--refine-subnets', type=int_at_least(1),
+                        default=DEFAULT_REFINE_SUBNETS,
+                        help='training requests per refinement round')
+
+
+def predictor_kwargs(args) -> dict:
+    """``SearchSession.predictor_for_checkpoint`` settings from the options
+    of :func:`add_predictor_args` and ``--seed``."""
+    return dict(num_subnets=args.predictor_subnets,
+                refine_rounds=args.refine_rounds,
+                refine_subnets=args.refine_subnets, seed=args.seed)

@@ -22,9 +22,10 @@ from mmengine.runner import BaseLoop
 from mmecmt.registry import LOOPS
 from mmecmt.search.budget import (DEFAULT_MIN_UTILIZATION,
                                   check_utilization, format_macs)
+from mmecmt.search.refinement import (DEFAULT_REFINE_SUBNETS,
+                                      check_refinement)
 from mmecmt.search.session import (PREDICTOR_MODES, SEARCH_MODES,
-                                   SearchSession, predictor_cache_path,
-                                   sha256_of)
+                                   SearchSession)
 
 
 def check_requests(requests: Sequence[Mapping]) -> List[dict]:
@@ -67,6 +68,9 @@ class SubnetSearchLoop(BaseLoop):
         rule: preference -> decoder widths rule.
         predictor_subnets: random subnets evaluated to build the predictor
             when no cache exists.
+        refine_rounds, refine_subnets: refine the predictor in
+            ``refine_rounds`` rounds of ``refine_subnets`` search picks
+            (:class:`~mmecmt.search.refinement.PredictorRefiner`; 0: none).
         population, generations, seed: evolution settings.
         min_utilization: widen a chosen subnet to at least this fraction
             of its budget (:meth:`SearchSession.search`; default 0.9, 0:
@@ -85,6 +89,8 @@ class SubnetSearchLoop(BaseLoop):
                  mode: str = 'evolution',
                  rule: str = 'rank_by_max',
                  predictor_subnets: int = 200,
+                 refine_rounds: int = 0,
+                 refine_subnets: int = DEFAULT_REFINE_SUBNETS,
                  population: int = 100,
                  generations: int = 50,
                  seed: int = 0,
@@ -103,6 +109,9 @@ class SubnetSearchLoop(BaseLoop):
         self.mode = mode
         self.rule = rule
         self.predictor_subnets = int(predictor_subnets)
+        check_refinement(refine_rounds, refine_subnets)
+        self.refine_rounds = int(refine_rounds)
+        self.refine_subnets = int(refine_subnets)
         self.population = int(population)
         self.generations = int(generations)
         self.seed = int(seed)
@@ -126,10 +135,11 @@ class SubnetSearchLoop(BaseLoop):
                 raise ValueError(
                     'SubnetSearchLoop needs a trained checkpoint (load_from'
                     f' / tools/test.py CHECKPOINT), got {checkpoint!r}')
-            sha = sha256_of(checkpoint)
-            session.load_or_build_predictor(
-                predictor_cache_path(runner.work_dir, sha), sha,
-                num_subnets=self.predictor_subnets, seed=self.seed)
+            session.predictor_for_checkpoint(
+                runner.work_dir, checkpoint,
+                num_subnets=self.predictor_subnets,
+                refine_rounds=self.refine_rounds,
+                refine_subnets=self.refine_subnets, seed=self.seed)
         results, metrics = [], {}
         for i, request in enumerate(self.requests):
             budget = session.budget(request['budget'])
