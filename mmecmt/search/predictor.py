@@ -361,12 +361,10 @@ class AccuracyPredictor:
             out[task] = dict(spearman=spearman, kendall=kendall, rmse=rmse)
         return out
 
-    def fitness_fn(self, preference: Mapping[str, float]
-                   ) -> Callable[[List[SubnetSpec]], np.ndarray]:
-        """The ECMT search fitness for ``preference``:
-        ``sum_t r_t * (pred_t - lo_t) / (hi_t - lo_t)``, where ``lo_t, hi_t``
-        are the lowest / highest training score of task ``t`` (a constant
-        task uses a scale of 1). Returns ``f(specs) -> (N,) array``."""
+    def fitness_coefficients(self, preference: Mapping[str, float]):
+        """``(lo, coef)``, each ``(T,)`` in ``self.tasks`` order: the fitness
+        of scores ``y`` (``(N, T)``) is ``(y - lo) @ coef`` with ``coef_t =
+        r_t / (hi_t - lo_t)`` (:meth:`fitness_fn`)."""
         from .preference import validate_preference
         self._require_fitted()
         pref = validate_preference(preference, self.tasks)
@@ -375,7 +373,15 @@ class AccuracyPredictor:
         span = np.array([self.score_range[t][1] - self.score_range[t][0]
                          for t in self.tasks])
         span[span <= 0] = 1.0
-        coef = weights / span
+        return lo, weights / span
+
+    def fitness_fn(self, preference: Mapping[str, float]
+                   ) -> Callable[[List[SubnetSpec]], np.ndarray]:
+        """The ECMT search fitness for ``preference``:
+        ``sum_t r_t * (pred_t - lo_t) / (hi_t - lo_t)``, where ``lo_t, hi_t``
+        are the lowest / highest training score of task ``t`` (a constant
+        task uses a scale of 1). Returns ``f(specs) -> (N,) array``."""
+        lo, coef = self.fitness_coefficients(preference)
 
         def fitness(specs: List[SubnetSpec]) -> np.ndarray:
             return (self.predict_features(self.encode(specs)) - lo) @ coef

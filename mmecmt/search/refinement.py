@@ -90,12 +90,9 @@ def measured_fitness(predictor, preference: Mapping[str, float],
                      scores: Mapping[str, float]) -> float:
     """The fitness :meth:`AccuracyPredictor.fitness_fn` would give a subnet
     whose true scores are ``scores`` (same normalisation)."""
-    total = 0.0
-    for task in predictor.tasks:
-        lo, hi = predictor.score_range[task]
-        span = hi - lo if hi > lo else 1.0
-        total += preference[task] * (float(scores[task]) - lo) / span
-    return total
+    lo, coef = predictor.fitness_coefficients(preference)
+    y = np.array([float(scores[t]) for t in predictor.tasks])
+    return float((y - lo) @ coef)
 
 
 def search_region_quality(predictor, requests: Sequence[Request],
