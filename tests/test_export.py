@@ -153,7 +153,7 @@ def test_errors(model):
         export_static(unreached, unreached.search_space.sample('max'))
 
 
-@pytest.mark.parametrize('backbone', ['mbv2', 'r18'])
+@pytest.mark.parametrize('backbone', ['mbv2', 'mbv2_blocks', 'r18'])
 def test_real_slim_model_export(backbone):
     from test_macs_model import build_slim_model
     model = build_slim_model(backbone)

@@ -313,9 +313,10 @@ def build_slim_model(backbone: str):
     from mmecmt.registry import MODELS
     from mmecmt.utils import register_all_modules
     register_all_modules()
-    if backbone == 'mbv2':
+    if backbone.startswith('mbv2'):
         backbone_cfg = dict(type='SlimMobileNetV2', widen_factor=0.5,
-                            out_indices=(1, 2, 4, 6))
+                            out_indices=(1, 2, 4, 6),
+                            block_widths=backbone == 'mbv2_blocks')
         in_channels = (16, 160)
     else:
         backbone_cfg = dict(type='SlimResNet', depth=18, base_channels=16,
@@ -335,7 +336,7 @@ def build_slim_model(backbone: str):
     return model.eval()
 
 
-@pytest.mark.parametrize('backbone', ['mbv2', 'r18'])
+@pytest.mark.parametrize('backbone', ['mbv2', 'mbv2_blocks', 'r18'])
 def test_real_slim_model_equals_fvcore(backbone):
     model = build_slim_model(backbone)
     macs = MacsModel(model, None, (64, 64))
@@ -347,7 +348,9 @@ def test_real_slim_model_equals_fvcore(backbone):
                                                            specs):
         assert analytic == fvcore_macs, spec
     assert macs.macs_range() == (macs(specs[1]), macs(specs[0]))
-    if backbone == 'mbv2':
+    if backbone == 'mbv2_blocks':  # the block units are searched
+        assert 'layer4.3' in space.encoder
+    if backbone.startswith('mbv2'):
         # MobileNetV2's conv2 (after out_indices' last level) is dropped
         assert not [op for op in macs.ops
                     if op.module.startswith('backbone.conv2')]

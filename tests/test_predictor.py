@@ -183,3 +183,84 @@ def test_bad_input(space, data):
         predictor.predict([missing])
     with pytest.raises(ValueError, match="unknown predictor kind 'gp'"):
         AccuracyPredictor(space, TASKS, kind='gp')
+
+
+def test_auto_alpha_is_leave_one_out_and_beats_a_tiny_one(tmp_path):
+    """More ridge features than subnets: 'auto' picks each task's degree
+    and weight by leave-one-out (checked against refitting N times),
+    predicts held-out subnets far better than alpha=1e-3, and survives the
+    cache."""
+    from mmecmt.search.predictor import RIDGE_ALPHA_GRID
+    wide = SearchSpace({f's{i}': (0.5, 0.75, 1.0) for i in range(20)},
+                       {t: (0.5, 1.0) for t in TASKS})
+    rng = np.random.default_rng(0)
+    specs = [wide.sample('random', rng) for _ in range(140)]
+    x = np.stack([wide.encode(s) for s in specs])
+    noise = np.random.default_rng(1).normal(0, 0.05, size=(2, len(specs)))
+    scores = {'semseg': x[:, :20] @ np.linspace(1, 2, 20) + noise[0],
+              'depth': 0.3 * x[:, :5].sum(1) + x[:, 21] + noise[1]}
+    train = (specs[:80], {t: v[:80] for t, v in scores.items()})
+    test = (specs[80:], {t: v[80:] for t, v in scores.items()})
+    auto = AccuracyPredictor(wide, TASKS, alpha='auto').fit(*train)
+    tiny = AccuracyPredictor(wide, TASKS, alpha=1e-3).fit(*train)
+    assert auto.params['weight'].shape[0] > 80  # 252 poly features
+    q_auto, q_tiny = auto.evaluate(*test), tiny.evaluate(*test)
+    for task in TASKS:
+        assert q_auto[task]['rmse'] < 0.3 * q_tiny[task]['rmse'], task
+        assert q_auto[task]['spearman'] > 0.9, task
+    # both truths are linear in the widths: degree 1, products unused
+    assert list(auto.params['degree_per_task']) == [1, 1]
+    assert not auto.params['weight'][22:].any()
+    # the closed-form LOO error equals N refits without one subnet each,
+    # with an unpenalised intercept (the standardisation kept fixed)
+    phi = auto._poly2(auto._standardise(auto.encode(train[0])))
+    phi = (phi - auto.params['p_mean']) / auto.params['p_std']
+    y = np.stack([train[1][t] for t in TASKS], 1) - auto.params['y_mean']
+    for alpha in (1e-4, 10.0):
+        loo = []
+        for i in range(len(phi)):
+            keep = np.arange(len(phi)) != i
+            a = np.c_[phi[keep], np.ones(keep.sum())]
+            penalty = alpha * np.eye(a.shape[1])
+            penalty[-1, -1] = 0.0
+            w = np.linalg.solve(a.T @ a + penalty, a.T @ y[keep])
+            loo.append(y[i] - np.r_[phi[i], 1.0] @ w)
+        brute = (np.array(loo)**2).mean(0)
+        ((_, errors, _), ) = AccuracyPredictor.ridge_loo_errors(phi, y,
+                                                                [alpha])
+        np.testing.assert_allclose(errors, brute, rtol=1e-6)
+    chosen = auto.params['alpha_per_task']
+    assert all(a in RIDGE_ALPHA_GRID for a in chosen)
+    path = str(tmp_path / 'auto.npz')
+    auto.save(path, key='k')
+    again = AccuracyPredictor.load(path, wide, key='k')
+    assert again.alpha == 'auto'
+    for task, values in again.predict(test[0]).items():
+        np.testing.assert_array_equal(values, auto.predict(test[0])[task])
+    with pytest.raises(ValueError, match="'auto' is for the ridge"):
+        AccuracyPredictor(wide, TASKS, kind='mlp', alpha='auto')
+    for bad in ('big', -1.0, float('nan'), True):
+        with pytest.raises(ValueError, match="finite number >= 0 or 'auto'"):
+            AccuracyPredictor(wide, TASKS, alpha=bad)
+
+
+def test_config_predictor_settings_and_cache_names():
+    from mmengine.config import ConfigDict
+
+    from mmecmt.search.session import predictor_cache_path, predictor_settings
+    assert predictor_settings(ConfigDict()) == {}
+    cfg = ConfigDict(predictor=dict(alpha='auto'))
+    assert predictor_settings(cfg) == {'alpha': 'auto'}
+    with pytest.raises(ValueError, match=r"unknown keys \['depth'\]; valid "
+                       r"keys are \['kind', 'alpha'"):
+        predictor_settings(ConfigDict(predictor=dict(depth=3)))
+    plain = predictor_cache_path('wd', 'ab' * 32)
+    assert plain == 'wd/predictor_abababababab.npz'
+    assert predictor_cache_path('wd', 'ab' * 32, 4, 25) == \
+        'wd/predictor_abababababab_refine4x25.npz'
+    auto = predictor_cache_path('wd', 'ab' * 32, settings={'alpha': 'auto'})
+    assert auto.startswith('wd/predictor_abababababab_p') and auto != plain
+    assert auto == predictor_cache_path('wd', 'ab' * 32,
+                                        settings=predictor_settings(cfg))
+    assert auto != predictor_cache_path('wd', 'ab' * 32,
+                                        settings={'alpha': 1.0})

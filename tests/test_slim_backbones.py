@@ -88,11 +88,12 @@ def test_convert_rejects_layers_without_dynamic_twin():
 MBV2_OUT = (0, 1, 2, 3, 4, 5, 6, 7)
 
 
-def make_mbv2_pair(**kwargs):
+def make_mbv2_pair(block_widths=False, **kwargs):
     torch.manual_seed(0)
     ref = MobileNetV2(widen_factor=0.5, out_indices=MBV2_OUT, **kwargs)
     randomize_bn_(ref)
-    slim = SlimMobileNetV2(widen_factor=0.5, out_indices=MBV2_OUT, **kwargs)
+    slim = SlimMobileNetV2(widen_factor=0.5, out_indices=MBV2_OUT,
+                           block_widths=block_widths, **kwargs)
     slim.load_state_dict(ref.state_dict())
     ref.eval()  # (the OpenMMLab backbones' train() returns None)
     return ref, slim.eval()
@@ -180,6 +181,38 @@ def test_mbv2_invalid_widths():
         slim.set_stage_widths([0.5])
     with pytest.raises(ValueError, match='divisor'):
         SlimMobileNetV2(widen_factor=0.5, divisor=0)
+
+
+def test_mbv2_block_widths_units_and_hidden_channels():
+    ref, slim = make_mbv2_pair(block_widths=True)
+    # the stage units, then one unit per block with an expansion conv
+    assert slim.stage_names[:9] == SlimMobileNetV2.stage_names
+    assert slim.stage_names[9:] == (
+        'layer2.0', 'layer2.1', 'layer3.0', 'layer3.1', 'layer3.2',
+        'layer4.0', 'layer4.1', 'layer4.2', 'layer4.3', 'layer5.0',
+        'layer5.1', 'layer5.2', 'layer6.0', 'layer6.1', 'layer6.2',
+        'layer7.0')
+    assert list(slim.state_dict()) == list(ref.state_dict())
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():  # full width: still mmpretrain's output
+        for a, e in zip(slim(x), ref(x)):
+            assert (a - e).abs().max().item() < 1e-6
+    # layer4 at 0.5 sets its output (32 -> 16); each block's hidden width
+    # follows its own unit (full 192 hidden at widen 0.5 for layer4.1..3)
+    slim.set_stage_widths({'layer4': 0.5, 'layer4.0': 1.0, 'layer4.1': 0.5,
+                           'layer4.2': 0.75})
+    assert slim.active_stage_channels['layer4'] == 16
+    assert output_channels_of(slim, slim.layer4[0].conv[0], x) == 96
+    assert output_channels_of(slim, slim.layer4[1].conv[0], x) == 96
+    assert output_channels_of(slim, slim.layer4[2].conv[0], x) == 144
+    assert output_channels_of(slim, slim.layer4[3].conv[0], x) == 192
+    assert output_channels_of(slim, slim.layer4[2].conv[2], x) == 16
+    # without block_widths the unit names are unknown
+    _, plain = make_mbv2_pair()
+    with pytest.raises(ValueError, match=r"unknown stage\(s\) \['layer4.1'\]"):
+        plain.set_stage_widths({'layer4.1': 0.5})
+    with pytest.raises(ValueError, match=r"stage 'layer2.1'.*\(0, 1\]"):
+        slim.set_stage_widths({'layer2.1': 1.5})
 
 
 def test_mbv2_frozen_stages_and_registry():

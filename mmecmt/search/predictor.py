@@ -16,7 +16,12 @@ Kinds:
   features of the standardised widths (the ``D`` linear terms and the
   ``D (D + 1) / 2`` products ``x_i x_j``, ``i <= j``), themselves standardised;
   the intercept is not penalised; ``alpha`` is the L2 weight (sum-of-squares
-  convention, as scikit-learn's ``Ridge``).
+  convention, as scikit-learn's ``Ridge``). ``alpha='auto'`` (ours) picks,
+  per task, the degree (1: the linear terms alone, 2: with the products)
+  and the weight of :data:`RIDGE_ALPHA_GRID` with the lowest leave-one-out
+  error (closed form from one SVD: residual ``e_i / (1 - H_ii)``): what a
+  large search space needs, where the products outnumber the evaluated
+  subnets and an equally penalised degree-2 fit generalises poorly.
 * ``'mlp'``: a small MLP (``hidden`` ReLU layers) trained with full-batch
   Adam in float64 for ``epochs`` steps, ``alpha`` as weight decay, targets
   standardised per task, initialisation seeded by ``seed``. Prediction runs
@@ -42,6 +47,8 @@ import numpy as np
 from .space import SearchSpace, SubnetSpec
 
 PREDICTOR_KINDS = ('ridge', 'mlp')
+#: the ridge weights ``alpha='auto'`` chooses from (10^-4 ... 10^4).
+RIDGE_ALPHA_GRID = tuple(float(10.0**e) for e in np.arange(-4.0, 4.25, 0.5))
 #: version of the saved file layout.
 PREDICTOR_FORMAT_VERSION = 1
 
@@ -66,7 +73,8 @@ class AccuracyPredictor:
         search_space: the space the subnets come from.
         tasks: the tasks to predict (one regressor output each).
         kind: ``'ridge'`` or ``'mlp'`` (see the module docstring).
-        alpha: ridge L2 weight / MLP weight decay (>= 0).
+        alpha: ridge L2 weight / MLP weight decay (>= 0); for the ridge
+            also ``'auto'`` (leave-one-out choice per task, see above).
         hidden: MLP hidden layer widths.
         seed: MLP initialisation seed.
         epochs: MLP full-batch Adam steps.
@@ -74,7 +82,7 @@ class AccuracyPredictor:
     """
 
     def __init__(self, search_space: SearchSpace, tasks: Sequence[str],
-                 kind: str = 'ridge', alpha: float = 1e-3,
+                 kind: str = 'ridge', alpha: Union[float, str] = 1e-3,
                  hidden: Sequence[int] = (64, 64), seed: int = 0,
                  epochs: int = 2000, lr: float = 1e-2):
         if not isinstance(search_space, SearchSpace):
@@ -87,9 +95,14 @@ class AccuracyPredictor:
         if kind not in PREDICTOR_KINDS:
             raise ValueError(
                 f'unknown predictor kind {kind!r}; valid: {PREDICTOR_KINDS}')
-        if not (math.isfinite(alpha) and alpha >= 0):
-            raise ValueError(f'alpha must be a finite number >= 0, got '
-                             f'{alpha!r}')
+        if alpha == 'auto':
+            if kind != 'ridge':
+                raise ValueError("alpha='auto' is for the ridge predictor; "
+                                 f'give the {kind} predictor a number')
+        elif (isinstance(alpha, (str, bool)) or
+              not (math.isfinite(alpha) and alpha >= 0)):
+            raise ValueError(f"alpha must be a finite number >= 0 or 'auto', "
+                             f'got {alpha!r}')
         hidden = tuple(int(h) for h in hidden)
         if kind == 'mlp' and (not hidden or min(hidden) < 1):
             raise ValueError(f'hidden must be a non-empty list of widths '
@@ -102,7 +115,7 @@ class AccuracyPredictor:
         self.search_space = search_space
         self.tasks = tasks
         self.kind = kind
-        self.alpha = float(alpha)
+        self.alpha = alpha if alpha == 'auto' else float(alpha)
         self.hidden = hidden
         self.seed = int(seed)
         self.epochs = int(epochs)
@@ -246,12 +259,76 @@ class AccuracyPredictor:
         phi = (phi - p_mean) / p_std
         # min ||phi w - (y - mean y)||^2 + alpha ||w||^2 as one least-squares
         # problem on the augmented system (stable when alpha is tiny)
+        if self.alpha == 'auto':
+            weight, alphas, degrees = self._ridge_loo(
+                phi, y - self.params['y_mean'], z.shape[1])
+            self.params.update(p_mean=p_mean, p_std=p_std, weight=weight,
+                               alpha_per_task=alphas,
+                               degree_per_task=degrees)
+            return
         num_poly = phi.shape[1]
         a = np.concatenate([phi, math.sqrt(self.alpha) * np.eye(num_poly)])
         b = np.concatenate([y - self.params['y_mean'],
                             np.zeros((num_poly, y.shape[1]))])
         weight = np.linalg.lstsq(a, b, rcond=None)[0]
         self.params.update(p_mean=p_mean, p_std=p_std, weight=weight)
+
+    @staticmethod
+    def ridge_loo_errors(phi: np.ndarray, y: np.ndarray,
+                         alphas: Sequence[float]):
+        """Leave-one-out errors of ridge fits with an unpenalised intercept.
+
+        Args:
+            phi: ``(N, P)`` features with zero-mean columns.
+            y: ``(N, T)`` centred targets.
+            alphas: the L2 weights to try.
+
+        Returns:
+            ``[(alpha, errors (T,), weights (P, T)), ...]``: the mean
+            squared LOO residual of every task and the weights fitted on
+            all ``N``, per alpha. With ``phi = U S V^T`` (the components
+            with ``s > 0``), the hat matrix is ``1/N + U diag(s^2 / (s^2 +
+            alpha)) U^T`` (the ``1/N``: the intercept) and the LOO residual
+            ``e_i / (1 - H_ii)``.
+        """
+        u, sv, vt = np.linalg.svd(phi, full_matrices=False)
+        keep = sv > 1e-10 * max(float(sv.max(initial=0.0)), 1e-300)
+        u, sv, vt = u[:, keep], sv[keep], vt[keep]
+        uty = u.T @ y  # (K, T)
+        results = []
+        for alpha in alphas:
+            shrink = sv**2 / (sv**2 + alpha)  # (K,)
+            fitted = u @ (shrink[:, None] * uty)
+            leverage = 1.0 / len(phi) + (u**2) @ shrink  # (N,) diag of H
+            loo = (y - fitted) / np.maximum(1.0 - leverage, 1e-12)[:, None]
+            weight = vt.T @ ((sv / (sv**2 + alpha))[:, None] * uty)
+            results.append((float(alpha), (loo**2).mean(axis=0), weight))
+        return results
+
+    @classmethod
+    def _ridge_loo(cls, phi: np.ndarray, y: np.ndarray, num_linear: int):
+        """Every task's ridge weights ``(P, T)`` for the (degree, weight)
+        with the lowest leave-one-out error (:meth:`ridge_loo_errors`):
+        degree 1 (the first ``num_linear`` columns of ``phi``, the products'
+        weights 0) or 2 (all columns), times :data:`RIDGE_ALPHA_GRID`.
+
+        Returns:
+            weights (P, T), alphas (T,), degrees (T,).
+        """
+        num_tasks = y.shape[1]
+        best_err = np.full(num_tasks, np.inf)
+        best = np.zeros((phi.shape[1], num_tasks))
+        alphas, degrees = np.zeros(num_tasks), np.zeros(num_tasks, dtype=int)
+        for degree, cols in ((1, num_linear), (2, phi.shape[1])):
+            for alpha, err, weight in cls.ridge_loo_errors(
+                    phi[:, :cols], y, RIDGE_ALPHA_GRID):
+                better = err < best_err
+                best[:, better] = 0.0
+                best[:cols, better] = weight[:, better]
+                best_err[better] = err[better]
+                alphas[better] = alpha
+                degrees[better] = degree
+        return best, alphas, degrees
 
     def _fit_mlp(self, z: np.ndarray, y: np.ndarray) -> None:
         import torch

@@ -25,6 +25,7 @@ Requests:
   network that fits the budget (no preference rule, no predictor).
 """
 import hashlib
+import json
 import os.path as osp
 import time
 from dataclasses import dataclass, field
@@ -85,13 +86,19 @@ def _no_fitness(specs) -> np.ndarray:
 
 def predictor_cache_path(work_dir: str, checkpoint_sha: str,
                          refine_rounds: int = 0,
-                         refine_subnets: int = 0) -> str:
+                         refine_subnets: int = 0,
+                         settings: Optional[Mapping] = None) -> str:
     """``<work_dir>/predictor_<sha256[:12]>.npz``, or
     ``predictor_<sha256[:12]>_refine<R>x<K>.npz`` for a predictor refined
-    in ``R`` rounds of ``K`` search picks (so the two never mix)."""
+    in ``R`` rounds of ``K`` search picks, with ``_p<hash>`` appended for
+    non-default predictor ``settings`` (the config's ``predictor`` dict), so
+    that predictors made differently never mix."""
     name = f'predictor_{checkpoint_sha[:12]}'
     if refine_rounds:
         name += f'_refine{int(refine_rounds)}x{int(refine_subnets)}'
+    if settings:
+        text = json.dumps(dict(settings), sort_keys=True)
+        name += '_p' + hashlib.sha256(text.encode()).hexdigest()[:8]
     return osp.join(work_dir, name + '.npz')
 
 
@@ -99,6 +106,24 @@ def predictor_store_path(work_dir: str, checkpoint_sha: str) -> str:
     """``<work_dir>/predictor_<sha256[:12]>_subnets``: the evaluated
     subnets of every predictor of a checkpoint (refined or not)."""
     return osp.join(work_dir, f'predictor_{checkpoint_sha[:12]}_subnets')
+
+
+#: keys of a config's ``predictor`` dict (AccuracyPredictor's arguments).
+PREDICTOR_SETTINGS = ('kind', 'alpha', 'hidden', 'seed', 'epochs', 'lr')
+
+
+def predictor_settings(cfg) -> dict:
+    """The config's ``predictor`` dict (default: none, i.e. the
+    :class:`AccuracyPredictor` defaults), checked against
+    :data:`PREDICTOR_SETTINGS`; e.g. ``predictor = dict(alpha='auto')``."""
+    settings = dict(cfg.get('predictor') or {})
+    unknown = sorted(set(settings) - set(PREDICTOR_SETTINGS))
+    if unknown:
+        raise ValueError(f'config predictor: unknown keys {unknown}; valid '
+                         f'keys are {list(PREDICTOR_SETTINGS)}')
+    if 'hidden' in settings:
+        settings['hidden'] = list(settings['hidden'])
+    return settings
 
 
 def training_crop_size(cfg) -> Tuple[int, int]:
@@ -173,6 +198,7 @@ class SearchSession:
         self.calib_images = int(calib_images or cfg.get('val_cfg', {}).get(
             'calibrate_bn', {}).get('num_images', 1024))
         self.seed = int(cfg.get('randomness', {}).get('seed', 0))
+        self.predictor_cfg = predictor_settings(cfg)
         self.predictor: Optional[AccuracyPredictor] = None
         self._macs_model: Optional[MacsModel] = None
         self._val_evaluator: Optional[SubnetEvaluator] = None
@@ -281,8 +307,7 @@ class SearchSession:
                                     label=f'refine {round_index + 1}')
 
         refiner = PredictorRefiner(
-            lambda s, y: AccuracyPredictor(self.search_space,
-                                           self.tasks).fit(s, y),
+            lambda s, y: self.new_predictor().fit(s, y),
             search_fn, evaluate_fn, self.tasks,
             self.macs_model.macs_range(), refine_rounds, refine_subnets,
             seed=seed, log_fn=lambda m: print_log(m, logger='current'))
@@ -305,9 +330,15 @@ class SearchSession:
         cache = predictor_cache_path(work_dir, sha,
                                      kwargs.get('refine_rounds', 0),
                                      kwargs.get('refine_subnets',
-                                                DEFAULT_REFINE_SUBNETS))
+                                                DEFAULT_REFINE_SUBNETS),
+                                     self.predictor_cfg)
         return self.load_or_build_predictor(
             cache, sha, store=predictor_store_path(work_dir, sha), **kwargs)
+
+    def new_predictor(self) -> AccuracyPredictor:
+        """An unfitted predictor with the config's ``predictor`` settings."""
+        return AccuracyPredictor(self.search_space, self.tasks,
+                                 **self.predictor_cfg)
 
     def _predictor_quality(self, specs, scores, seed) -> Optional[dict]:
         """Spearman / Kendall per task of a predictor fitted without a
@@ -317,7 +348,7 @@ class SearchSession:
         test, train = order[:num_test], order[num_test:]
         if len(train) < 2:
             return None
-        probe = AccuracyPredictor(self.search_space, self.tasks).fit(
+        probe = self.new_predictor().fit(
             [specs[i] for i in train], {t: v[train]
                                         for t, v in scores.items()})
         quality = probe.evaluate([specs[i] for i in test],

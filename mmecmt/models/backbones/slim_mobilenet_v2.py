@@ -36,12 +36,23 @@ class SlimMobileNetV2(SlimBackboneMixin, MobileNetV2):
     ``out_indices`` index ``layer1``..``layer7`` (0..6) and ``conv2`` (7), as
     in mmpretrain.
 
+    Block-wise hidden widths (``block_widths=True``, ours, a finer search
+    space in the spirit of Once-for-All's per-block expand ratios): every
+    block with an expansion conv becomes a width unit of its own, named
+    ``'{stage}.{index}'`` (``layer2.0`` ... ``layer7.0``: 16 units at the
+    standard arch), appended to ``stage_names``. Its ratio sets that block's
+    hidden (expanded) channels, ``scaled(full hidden)``; the stage's ratio
+    then sets only the output channels of its blocks. The state dict, the
+    full-width output and every stage-level rule are unchanged.
+
     Args:
         widen_factor, out_indices, frozen_stages, conv_cfg, norm_cfg,
         act_cfg, norm_eval, with_cp, init_cfg: as mmpretrain's
             ``MobileNetV2``. ``norm_cfg`` must build ``nn.BatchNorm2d``
             (``type='BN'``) and ``conv_cfg`` ``nn.Conv2d``.
         divisor: active channels are multiples of it (default 8).
+        block_widths: give every expanding block its own hidden-width unit
+            (see above; default False: the stage ratio sets it).
 
     Shapes:
         input (B, 3, H, W) -> tuple of (B, C_i, H / s_i, W / s_i), one per
@@ -68,7 +79,8 @@ class SlimMobileNetV2(SlimBackboneMixin, MobileNetV2):
                          val=1,
                          layer=['_BatchNorm', 'GroupNorm'])
                  ],
-                 divisor: int = 8):
+                 divisor: int = 8,
+                 block_widths: bool = False):
         super().__init__(
             widen_factor=widen_factor,
             out_indices=out_indices,
@@ -79,7 +91,19 @@ class SlimMobileNetV2(SlimBackboneMixin, MobileNetV2):
             norm_eval=norm_eval,
             with_cp=with_cp,
             init_cfg=init_cfg)
+        self.block_widths = bool(block_widths)
+        if self.block_widths:
+            self.stage_names = type(self).stage_names + tuple(
+                self._block_unit(stage, index)
+                for stage in type(self).stage_names[1:-1]
+                for index, block in enumerate(getattr(self, stage))
+                if len(block.conv) == 3)
         self.make_slimmable_(divisor)
+
+    @staticmethod
+    def _block_unit(stage: str, index: int) -> str:
+        """Name of block ``index`` of ``stage`` as a hidden-width unit."""
+        return f'{stage}.{index}'
 
     def _apply_stage_ratios(self, ratios: Dict[str, float]) -> Dict[str, int]:
         """Write every conv's ``active_out_channels``; return the active
@@ -89,14 +113,16 @@ class SlimMobileNetV2(SlimBackboneMixin, MobileNetV2):
         channels = self.scaled(conv1.out_channels, ratios['conv1'])
         conv1.active_out_channels = channels
         stage_channels['conv1'] = channels
-        for stage in self.stage_names[1:-1]:
+        for stage in type(self).stage_names[1:-1]:  # layer1 ... layer7
             ratio = ratios[stage]
-            for block in getattr(self, stage):
+            for index, block in enumerate(getattr(self, stage)):
                 *expand, depthwise, project = block.conv
                 if expand:  # 1x1 expansion: the block's hidden width
                     conv = expand[0].conv
+                    hidden_ratio = ratios[self._block_unit(stage, index)] \
+                        if self.block_widths else ratio
                     conv.active_out_channels = self.scaled(
-                        conv.out_channels, ratio)
+                        conv.out_channels, hidden_ratio)
                 # the depthwise conv follows its input (no setting)
                 if block.use_res_connect:
                     out_channels = channels
