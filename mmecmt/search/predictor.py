@@ -257,8 +257,6 @@ class AccuracyPredictor:
         phi = self._poly2(z)
         p_mean, p_std = self._mean_std(phi)
         phi = (phi - p_mean) / p_std
-        # min ||phi w - (y - mean y)||^2 + alpha ||w||^2 as one least-squares
-        # problem on the augmented system (stable when alpha is tiny)
         if self.alpha == 'auto':
             weight, alphas, degrees = self._ridge_loo(
                 phi, y - self.params['y_mean'], z.shape[1])
@@ -266,6 +264,8 @@ class AccuracyPredictor:
                                alpha_per_task=alphas,
                                degree_per_task=degrees)
             return
+        # min ||phi w - (y - mean y)||^2 + alpha ||w||^2 as one least-squares
+        # problem on the augmented system (stable when alpha is tiny)
         num_poly = phi.shape[1]
         a = np.concatenate([phi, math.sqrt(self.alpha) * np.eye(num_poly)])
         b = np.concatenate([y - self.params['y_mean'],

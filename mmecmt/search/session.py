@@ -467,4 +467,5 @@ class SearchSession:
 __all__ = ['SEARCH_MODES', 'PREDICTOR_MODES', 'SearchResult',
            'SearchSession', 'request_seed', 'sha256_of',
            'predictor_cache_path', 'predictor_store_path',
+           'predictor_settings', 'PREDICTOR_SETTINGS',
            'training_crop_size']
