@@ -97,8 +97,14 @@ class SlimMobileNetV2(SlimBackboneMixin, MobileNetV2):
                 self._block_unit(stage, index)
                 for stage in type(self).stage_names[1:-1]
                 for index, block in enumerate(getattr(self, stage))
-                if len(block.conv) == 3)
+                if self._expands(block))
         self.make_slimmable_(divisor)
+
+    @staticmethod
+    def _expands(block) -> bool:
+        """Whether an inverted residual block has a 1x1 expansion conv
+        (``conv`` = expand, depthwise, project; expand ratio 1 has none)."""
+        return len(block.conv) == 3
 
     @staticmethod
     def _block_unit(stage: str, index: int) -> str:
@@ -116,9 +122,9 @@ class SlimMobileNetV2(SlimBackboneMixin, MobileNetV2):
         for stage in type(self).stage_names[1:-1]:  # layer1 ... layer7
             ratio = ratios[stage]
             for index, block in enumerate(getattr(self, stage)):
-                *expand, depthwise, project = block.conv
-                if expand:  # 1x1 expansion: the block's hidden width
-                    conv = expand[0].conv
+                project = block.conv[-1]
+                if self._expands(block):  # 1x1 expansion: the hidden width
+                    conv = block.conv[0].conv
                     hidden_ratio = ratios[self._block_unit(stage, index)] \
                         if self.block_widths else ratio
                     conv.active_out_channels = self.scaled(
