@@ -198,6 +198,36 @@ class EvaluatedSubnetStore:
                 'use the settings it was built with')
         return {t: float(v) for t, v in entry['scores'].items()}
 
+    def entries(self) -> Tuple[List[SubnetSpec], Dict[str, np.ndarray]]:
+        """Every finished entry of this folder (not of its sub-folders), in
+        index order: ``(specs, {task: (N,) scores})``.
+
+        Raises:
+            ValueError: an entry that is not a readable store file (names
+                it), or entries that score different tasks.
+        """
+        indices = sorted(int(name[:-5]) for name in os.listdir(self.root)
+                         if name.endswith('.json') and name[:-5].isdigit())
+        specs, rows = [], []
+        for index in indices:
+            path = self._path(index, 'json')
+            try:
+                with open(path) as f:
+                    entry = json.load(f)
+                specs.append(SubnetSpec.from_dict(entry['subnet']))
+                rows.append({t: float(v) for t, v in
+                             entry['scores'].items()})
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                raise ValueError(f'{path} is not an evaluated-subnet entry '
+                                 f'({{"subnet": ..., "scores": ...}}): '
+                                 f'{e}') from None
+            if set(rows[-1]) != set(rows[0]):
+                raise ValueError(f'{path} scores the tasks '
+                                 f'{sorted(rows[-1])}, entry {indices[0]} '
+                                 f'{sorted(rows[0])}')
+        tasks = list(rows[0]) if rows else []
+        return specs, {t: np.array([r[t] for r in rows]) for t in tasks}
+
     def claim(self, index: int) -> bool:
         """Take entry ``index`` for this process (False: another live
         process has it)."""

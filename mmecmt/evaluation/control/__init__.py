@@ -7,7 +7,7 @@ from .controllability import (budget_controllability, budget_violations,
 from .hypervolume import hypervolume, hypervolume_reference, normalised_scores
 from .pareto import pareto_front
 from .plots import (plot_budget_vs_macs, plot_pairwise_scatter,
-                    plot_preference_vs_score)
+                    plot_preference_vs_score, plot_width_effects)
 from .paired import paired_comparison, weighted_scores
 from .report import default_budget_label, write_control_report
 
@@ -16,6 +16,7 @@ __all__ = [
     'mean_task_controllability', 'spearman', 'task_controllability',
     'hypervolume', 'hypervolume_reference', 'normalised_scores',
     'pareto_front', 'plot_budget_vs_macs', 'plot_pairwise_scatter',
-    'plot_preference_vs_score', 'default_budget_label', 'write_control_report',
+    'plot_preference_vs_score', 'plot_width_effects',
+    'default_budget_label', 'write_control_report',
     'paired_comparison', 'weighted_scores'
 ]

@@ -218,3 +218,45 @@ def plot_budget_vs_macs(requested,
     ax.set_title(f'{head}Spearman {_format_rho(stats["spearman"])}, '
                  f'{stats["violations"]} violation(s)', fontsize=10)
     return _save(fig, path)
+
+
+def plot_width_effects(coefficients: Mapping[str, Mapping[str, float]],
+                       path: str, title: Optional[str] = None) -> str:
+    """Heat map of standardised width effects: one row per task, one column
+    per search-space entry (:func:`~mmecmt.search.sensitivity.
+    width_effects`), blue for positive, red for negative, each cell
+    labelled with its value.
+
+    Args:
+        coefficients: ``{task: {entry: coefficient}}``, every task with the
+            same entries.
+        path: PNG file to write.
+
+    Returns:
+        ``path``.
+    """
+    tasks = list(coefficients)
+    if not tasks:
+        raise ValueError('no tasks to plot')
+    names = list(coefficients[tasks[0]])
+    grid = np.array([[coefficients[t][n] for n in names] for t in tasks])
+    scale = max(float(np.abs(grid).max()), 1e-12)
+    fig = Figure(figsize=(max(4.0, 0.55 * len(names) + 2.0),
+                          0.45 * len(tasks) + 2.2), dpi=DPI,
+                 layout='constrained')
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    image = ax.imshow(grid, cmap='RdBu', vmin=-scale, vmax=scale,
+                      aspect='auto')
+    ax.set_xticks(range(len(names)), names, rotation=60, ha='right',
+                  fontsize=8)
+    ax.set_yticks(range(len(tasks)), tasks, fontsize=9)
+    for (row, col), value in np.ndenumerate(grid):
+        ax.text(col, row, f'{value:.2f}', ha='center', va='center',
+                fontsize=7,
+                color='white' if abs(value) > 0.6 * scale else 'black')
+    fig.colorbar(image, ax=ax, shrink=0.8,
+                 label='score std per width std')
+    ax.set_title(title or 'standardised effect of each width on each task',
+                 fontsize=10)
+    return _save(fig, path)

@@ -1,0 +1,18 @@
+# `synthscenes_mbv2.py` trained 4x longer: 2000 iterations (16 epochs of the
+# 1000 SynthScenes training images instead of 4), the same warm-up and
+# polynomial decay stretched to the new length. For studying how much the
+# encoder widths matter once the supernet is trained further (README,
+# "A longer-trained supernet").
+from mmengine.config import read_base
+
+with read_base():
+    from .synthscenes_mbv2 import *  # noqa: F401,F403
+
+max_iters = 2000
+train_cfg.update(max_iters=max_iters, val_interval=max_iters)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
+    dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=50, end=max_iters,
+         by_epoch=False),
+]
+default_hooks.checkpoint.update(interval=1000)
