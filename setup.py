@@ -5,7 +5,7 @@ from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
 
-# The stack measured in REFERENCE.md §5. mmcv 2.1.0 has no wheel for this
+# The pinned stack (docs/get_started.md). mmcv 2.1.0 has no wheel for this
 # torch: scripts/install_env.sh builds one (with ops, -std=c++20) before this
 # file's requirements are resolved, so pip finds it already installed.
 INSTALL_REQUIRES = [
@@ -28,6 +28,8 @@ INSTALL_REQUIRES = [
 
 EXTRAS_REQUIRE = {
     'tests': ['pytest', 'pytest-timeout'],
+    # ONNX export and its check (tools/deploy.py --onnx)
+    'deploy': ['onnx', 'onnxruntime', 'onnxscript'],
 }
 
 

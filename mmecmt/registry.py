@@ -86,3 +86,7 @@ LOG_PROCESSORS = Registry(
     'log_processor', parent=MMSEG_LOG_PROCESSORS, scope='mmecmt')
 INFERENCERS = Registry(
     'inferencer', parent=MMSEG_INFERENCERS, scope='mmecmt')
+# The deployment contract (mmecmt.deploy): one deployer per method family,
+# named by a config's ``deploy = dict(type=...)``. mmseg and mmengine have
+# no such registry, so this one is a root of its own.
+DEPLOYERS = Registry('deployer', scope='mmecmt', locations=['mmecmt.deploy'])

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything mmecmt needs into .venv (idempotent; only what is missing).
 #
-# The stack is the one measured in REFERENCE.md §5:
+# The pinned stack (docs/get_started.md):
 #   torch==2.14.1 + torchvision==0.29.1, mmengine==0.10.7, mmsegmentation==1.2.2,
 #   mmpretrain==1.2.0 and mmcv==2.1.0 compiled from its sdist with its ops.
 # mmcv has no wheel for this torch; we build one (about 16 minutes on two cores)
@@ -26,7 +26,7 @@ PIP=("$PY" -m pip)
 
 # Fast path: everything is already installed and setup.py has not changed.
 if [ -f "$STAMP" ] && [ "$STAMP" -nt "$ROOT/setup.py" ] && \
-   "$PY" -c "import mmcv.ops, mmseg, mmpretrain.models, mmecmt" >/dev/null 2>&1; then
+   "$PY" -c "import mmcv.ops, mmseg, mmpretrain.models, mmecmt, onnx, onnxruntime" >/dev/null 2>&1; then
   log "environment up to date ($VENV)"
   exit 0
 fi
@@ -68,6 +68,6 @@ if ! "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '2.1.0'" >/dev/
 fi
 
 log "installing mmecmt and its pinned requirements"
-"${PIP[@]}" install -e "$ROOT[tests]"
+"${PIP[@]}" install -e "$ROOT[tests,deploy]"
 "$PY" -c "import mmcv.ops, mmseg, mmpretrain.models, mmecmt; print('mmecmt environment OK')"
 touch "$STAMP"

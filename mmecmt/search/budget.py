@@ -1,131 +1,18 @@
-"""Compute budgets: parse them, print them, check them against a supernet.
+"""ECMT's budget helpers: widening a subnet to use its budget.
 
-A budget is a number of multiply-accumulates (MACs, fvcore's count) a subnet
-may use for one forward pass. On the command line it is written either
-
-* absolute: ``'12000000'``, ``'350M'``, ``'1.2G'`` (suffixes ``K`` = 1e3,
-  ``M`` = 1e6, ``G`` = 1e9, ``T`` = 1e12, case-insensitive, optionally followed
-  by ``MACs``: ``'1.2GMACs'``), or
-* relative: ``'0.5x'``: that fraction of the largest subnet's MACs.
-
-A budget above the largest subnet's MACs is valid (the largest subnet is
-then feasible); a budget below the smallest subnet's is not
-(:func:`check_feasible`).
+Parsing, printing and checking budgets is shared by every method:
+:mod:`mmecmt.structures.request` (re-exported here).
 """
-import math
 import numbers
-import re
-from typing import Mapping, Optional, Union
+from typing import Mapping
+
+from mmecmt.structures.request import (  # noqa: F401 (re-exported)
+    MACS_SUFFIXES, InfeasibleBudget, above_range_note, check_feasible,
+    format_macs, macs_unit, parse_budget)
 
 #: the fraction of its budget a searched subnet is widened to by default
 #: (:func:`fill_budget`; ours).
 DEFAULT_MIN_UTILIZATION = 0.9
-#: multipliers of the absolute suffixes.
-MACS_SUFFIXES = {'': 1, 'k': 10**3, 'm': 10**6, 'g': 10**9, 't': 10**12}
-
-_NUMBER = r'(\d+(?:\.\d*)?|\.\d+)(?:e([+-]?\d+))?'
-_ABSOLUTE = re.compile(r'^' + _NUMBER + r'\s*([kmgt]?)(?:macs)?$',
-                       re.IGNORECASE)
-_RELATIVE = re.compile(r'^' + _NUMBER + r'\s*x$', re.IGNORECASE)
-
-
-def _number(mantissa: str, exponent: Optional[str]) -> float:
-    return float(mantissa) * 10.0**int(exponent or 0)
-
-
-def parse_budget(budget: Union[str, int, float],
-                 max_macs: Optional[int] = None) -> int:
-    """A budget in MACs from ``'1.2G'``, ``'350M'``, ``'12000000'``,
-    ``'0.5x'`` or a plain positive number.
-
-    Args:
-        budget: the budget as written (see the module docstring).
-        max_macs: MACs of the largest subnet; needed for ``'x'`` budgets.
-
-    Returns:
-        The budget in MACs, rounded down to an integer (MACs are integers,
-        so ``macs <= floor(b)`` iff ``macs <= b``).
-
-    Raises:
-        ValueError: the text is not a budget, the budget is not > 0, or an
-            ``'x'`` budget was given without ``max_macs``.
-    """
-    text = str(budget).strip()
-    if isinstance(budget, bool):
-        raise ValueError(f'budget {budget!r} is not a number of MACs')
-    if isinstance(budget, numbers.Real):
-        value = float(budget)
-    else:
-        absolute = _ABSOLUTE.match(text)
-        relative = _RELATIVE.match(text)
-        if absolute:
-            mantissa, exponent, suffix = absolute.groups()
-            value = _number(mantissa, exponent) * MACS_SUFFIXES[
-                suffix.lower()]
-        elif relative:
-            if max_macs is None:
-                raise ValueError(
-                    f'budget {text!r} is a fraction of the largest subnet\'s '
-                    'MACs, but the largest subnet\'s MACs were not given')
-            if not max_macs > 0:
-                raise ValueError(f'max_macs must be > 0, got {max_macs!r}')
-            value = _number(*relative.groups()) * max_macs
-        else:
-            raise ValueError(
-                f'budget {text!r} is not understood; write MACs as e.g. '
-                '"12000000", "350M", "1.2G" (suffixes K, M, G, T) or a '
-                'fraction of the largest subnet as e.g. "0.5x"')
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f'budget {text!r} must be a finite number of MACs '
-                         '> 0')
-    macs = int(math.floor(value))
-    if macs < 1:
-        raise ValueError(f'budget {text!r} is below 1 MAC')
-    return macs
-
-
-def macs_unit(macs: float) -> str:
-    """The unit in which to print ``macs``: ``'G'`` from 1e8 (so 0.21 G),
-    ``'M'`` from 1e5, ``'K'`` from 1e2, else ``''``."""
-    for unit, threshold in (('G', 1e8), ('M', 1e5), ('K', 1e2)):
-        if abs(macs) >= threshold:
-            return unit
-    return ''
-
-
-def format_macs(macs: float, unit: Optional[str] = None) -> str:
-    """``'0.21 GMACs'``: ``macs`` in ``unit`` (``'G'``, ``'M'``, ``'K'`` or
-    ``''``; default :func:`macs_unit`) with two decimals."""
-    unit = macs_unit(macs) if unit is None else unit
-    if unit.lower() not in MACS_SUFFIXES:
-        raise ValueError(f'unknown MACs unit {unit!r}; valid: G, M, K, T, ""')
-    return f'{macs / MACS_SUFFIXES[unit.lower()]:.2f} {unit}MACs'
-
-
-def check_feasible(budget: int, min_macs: int, max_macs: int) -> int:
-    """Return ``budget`` if some subnet fits it, else raise.
-
-    Args:
-        budget: the budget in MACs.
-        min_macs / max_macs: MACs of the smallest / largest subnet.
-
-    Raises:
-        ValueError: ``budget < min_macs``, stating the feasible range in one
-            human unit, e.g. ``'budget 0.10 GMACs is below the smallest
-            subnet (0.21 GMACs); feasible range 0.21 - 1.05 GMACs'``.
-    """
-    if min_macs > max_macs:
-        raise ValueError(f'min_macs {min_macs} > max_macs {max_macs}')
-    if budget < min_macs:
-        # the unit of the smaller figure, so that budget and minimum differ
-        # in print (0.05 vs 0.05 GMACs would read as 50.50 vs 50.61 MMACs)
-        unit = macs_unit(min(budget, min_macs))
-        lo = format_macs(min_macs, unit)
-        hi = format_macs(max_macs, unit)
-        raise ValueError(
-            f'budget {format_macs(budget, unit)} is below the smallest '
-            f'subnet ({lo}); feasible range {lo.split()[0]} - {hi}')
-    return budget
 
 
 def fill_budget(spec, search_space, macs_fn, budget: int,

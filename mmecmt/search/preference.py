@@ -1,15 +1,15 @@
-"""Task preferences and the rule that turns one into decoder widths.
+"""ECMT's preference rule: a task preference turned into decoder widths.
 
-A task preference ``r`` is a point on the probability simplex with one entry
-per task (``r_t >= 0``, ``sum_t r_t = 1``): how much the user cares about each
-task. In ECMT the preference controls the **decoder** widths (a higher
+A task preference (:mod:`mmecmt.structures.request`, shared by every
+method) is a point on the probability simplex. In ECMT the preference controls the **decoder** widths (a higher
 preference gets a wider decoder); the encoder widths are then searched under
 the compute budget (:mod:`mmecmt.search.evolution`).
 
 Rules (``PreferenceRule(search_space, rule=...)``), for a task with
 ``n_choices`` ascending decoder width choices:
 
-* ``'rank_by_max'`` (default, REFERENCE.md §1): task ``t`` gets the choice at
+* ``'rank_by_max'`` (default; ours: the ECMT paper fixes only that a higher
+  preference gets a wider decoder): task ``t`` gets the choice at
   position ``round(r_t / max(r) * (n_choices - 1))``. The most preferred task
   always gets the widest decoder; the others scale relative to it, so the
   uniform preference gives every decoder its widest width and a one-hot
@@ -26,116 +26,18 @@ error does not flip a position.
 Budgets: when the decoders a preference asks for do not fit the budget even
 with the narrowest encoder, :meth:`PreferenceRule.within_budget` shrinks
 them all together (the most preferred task one width step at a time, the
-others in proportion) until they fit (ours; REFERENCE.md leaves it open).
+others in proportion) until they fit (ours; the ECMT paper leaves it open).
 """
 import math
-import re
-from typing import (Callable, Dict, List, Mapping, Optional, Sequence, Tuple,
-                    Union)
+from typing import Callable, Dict, List, Mapping, Tuple, Union
 
-import numpy as np
-
+from mmecmt.structures.request import (  # noqa: F401 (re-exported)
+    SUM_TOLERANCE, PreferenceLike, one_hot_preferences, parse_preference,
+    sample_simplex, uniform_preference, validate_preference)
 from .space import SearchSpace
 
-#: tolerance on ``sum(r) == 1``.
-SUM_TOLERANCE = 1e-6
 #: the names of the rules :class:`PreferenceRule` knows.
 PREFERENCE_RULES = ('rank_by_max', 'linear')
-
-PreferenceLike = Union[Mapping[str, float], Sequence[float], np.ndarray]
-
-
-def validate_preference(pref: PreferenceLike,
-                        tasks: Sequence[str]) -> Dict[str, float]:
-    """Check that ``pref`` is a preference over exactly ``tasks``.
-
-    Args:
-        pref: ``{task: weight}``, or a sequence / array of shape ``(T,)``
-            in the order of ``tasks``.
-        tasks: the model's tasks.
-
-    Returns:
-        ``{task: float weight}`` in the order of ``tasks``.
-
-    Raises:
-        ValueError: a task is missing or unknown, a weight is not a finite
-            number >= 0, or the weights do not sum to 1 (within 1e-6; the
-            error states the sum; nothing is renormalised).
-    """
-    tasks = list(tasks)
-    if not tasks:
-        raise ValueError('a preference needs at least one task')
-    if isinstance(pref, Mapping):
-        missing = [t for t in tasks if t not in pref]
-        unknown = [t for t in pref if t not in tasks]
-        if missing or unknown:
-            raise ValueError(
-                f'preference {dict(pref)}: missing tasks {missing}, unknown '
-                f'tasks {unknown}; expected exactly {tasks}')
-        items = [(t, pref[t]) for t in tasks]
-    else:
-        values = list(np.asarray(pref, dtype=object).reshape(-1))
-        if len(values) != len(tasks):
-            raise ValueError(
-                f'preference {values} has {len(values)} entries; expected '
-                f'one per task {tasks}')
-        items = list(zip(tasks, values))
-    out = {}
-    for task, value in items:
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f'preference[{task!r}] = {value!r} is not a number') from None
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(
-                f'preference[{task!r}] = {value} must be a finite number >= 0')
-        out[task] = value
-    total = sum(out.values())
-    if abs(total - 1.0) > SUM_TOLERANCE:
-        raise ValueError(
-            f'preference {out} sums to {total:.8g}, not 1 (tolerance '
-            f'{SUM_TOLERANCE:g}): a preference is a point on the simplex; '
-            'it is not renormalised for you')
-    return out
-
-
-_PREF_ITEM = re.compile(r'^\s*([^=\s]+)\s*=\s*([^=\s]+)\s*$')
-
-
-def parse_preference(text: str,
-                     tasks: Optional[Sequence[str]] = None
-                     ) -> Dict[str, float]:
-    """Parse a command-line preference ``'semseg=0.5,depth=0.3,normals=0.2'``.
-
-    Args:
-        text: comma-separated ``task=weight`` items.
-        tasks: if given, the result is checked with
-            :func:`validate_preference` against these tasks.
-
-    Returns:
-        ``{task: weight}`` in the order written.
-    """
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError(
-            f'preference {text!r}: expected "task=weight,task=weight,..."')
-    pref = {}
-    for item in text.split(','):
-        match = _PREF_ITEM.match(item)
-        if match is None:
-            raise ValueError(
-                f'preference {text!r}: item {item!r} is not "task=weight"')
-        task, value = match.groups()
-        if task in pref:
-            raise ValueError(f'preference {text!r}: task {task!r} repeated')
-        try:
-            pref[task] = float(value)
-        except ValueError:
-            raise ValueError(f'preference {text!r}: weight {value!r} of task '
-                             f'{task!r} is not a number') from None
-    if tasks is not None:
-        pref = validate_preference(pref, tasks)
-    return pref
 
 
 def _round_half_up(x: float) -> int:
@@ -257,31 +159,5 @@ class PreferenceRule:
 # ----------------------------------------------------------------------
 # preference sets
 # ----------------------------------------------------------------------
-def sample_simplex(num: int, num_tasks: int, seed: int = 0) -> np.ndarray:
-    """``num`` preferences drawn uniformly from the simplex (Dirichlet(1)).
-
-    Returns:
-        ``(num, num_tasks)`` float64 array; every row is >= 0 and sums to 1.
-        The same ``seed`` gives the same array.
-    """
-    if int(num) != num or num < 0:
-        raise ValueError(f'num must be an integer >= 0, got {num!r}')
-    if int(num_tasks) != num_tasks or num_tasks < 1:
-        raise ValueError(f'num_tasks must be an integer >= 1, got '
-                         f'{num_tasks!r}')
-    rng = np.random.default_rng(seed)
-    return rng.dirichlet(np.ones(int(num_tasks)), size=int(num))
 
 
-def one_hot_preferences(tasks: Sequence[str]) -> List[Dict[str, float]]:
-    """One preference per task, all weight on that task."""
-    tasks = list(tasks)
-    return [{t: float(t == chosen) for t in tasks} for chosen in tasks]
-
-
-def uniform_preference(tasks: Sequence[str]) -> Dict[str, float]:
-    """Equal weight ``1 / T`` on every task."""
-    tasks = list(tasks)
-    if not tasks:
-        raise ValueError('a preference needs at least one task')
-    return {t: 1.0 / len(tasks) for t in tasks}

@@ -7,7 +7,6 @@ import sys
 from typing import Callable, List, Optional, Tuple
 
 from mmengine.config import DictAction
-from mmengine.runner import load_checkpoint
 
 from mmecmt.search.budget import check_utilization
 from mmecmt.search.refinement import DEFAULT_REFINE_SUBNETS
@@ -45,17 +44,20 @@ def utilization_arg(text: str) -> float:
 
 def build_supernet(config: str, cfg_options: Optional[dict],
                    work_dir: Optional[str]) -> Tuple[object, object]:
-    """``(cfg, model)`` of a slimmable supernet config, weights not loaded.
+    """``(cfg, architecture)`` of a slimmable supernet config, weights not
+    loaded; a training algorithm in ``cfg.model`` (e.g. ``SandwichAlgorithm``)
+    gives its architecture.
 
     Raises:
-        UserError: the model has no ``set_subnet`` (not a supernet).
+        UserError: the architecture has no ``set_subnet`` (not a supernet).
     """
+    from mmecmt.models.algorithms import architecture_of
     from mmecmt.registry import MODELS
     from mmecmt.utils import register_all_modules
     from mmecmt.utils.runner_setup import load_tool_config
     register_all_modules()
     cfg = load_tool_config(config, cfg_options, work_dir=work_dir)
-    model = MODELS.build(cfg.model)
+    model = architecture_of(MODELS.build(cfg.model))
     if not callable(getattr(model, 'set_subnet', None)):
         raise UserError(f'{config}: {type(model).__name__} is not a '
                         'slimmable supernet (no set_subnet)')
@@ -63,15 +65,19 @@ def build_supernet(config: str, cfg_options: Optional[dict],
 
 
 def load_weights(model, checkpoint: str) -> None:
-    """Load ``checkpoint`` into ``model`` (CPU) and put it in eval mode.
+    """Load ``checkpoint`` into ``model`` strictly (CPU) and put it in eval
+    mode (:func:`mmecmt.utils.checkpoint.load_trained`).
 
     Raises:
-        UserError: the file does not exist.
+        UserError: the file does not exist, is not a checkpoint, or does
+            not fit the model (the file and the first mismatched keys are
+            named).
     """
-    if not osp.isfile(checkpoint):
-        raise UserError(f'checkpoint {checkpoint} does not exist')
-    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
-    model.eval()
+    from mmecmt.utils.checkpoint import CheckpointError, load_trained
+    try:
+        load_trained(model, checkpoint)
+    except CheckpointError as err:
+        raise UserError(str(err)) from None
 
 
 def run_main(run: Callable, args, prog: str) -> None:
@@ -103,10 +109,25 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 
 def add_predictor_args(parser: argparse.ArgumentParser) -> None:
     """The accuracy-predictor options of the search tools:
-    ``--predictor-subnets``, ``--refine-rounds``, ``--refine-subnets``."""
-    parser.add_argument('--predictor-subnets', type=int, default=200,
-                        help='random subnets evaluated to fit the predictor '
-                        '(+ max and min)')
+    ``--predictor-subnets``, ``--predictor-workers``, ``--refine-rounds``,
+    ``--refine-subnets``."""
+    from mmecmt.search.subnet_evaluator import (DEFAULT_PREDICTOR_SUBNETS,
+                                                DEFAULT_PREDICTOR_WORKERS)
+    parser.add_argument(
+        '--predictor-subnets', type=int_at_least(0),
+        default=DEFAULT_PREDICTOR_SUBNETS,
+        help='random subnets evaluated to fit the predictor (+ max and '
+        'min; default %(default)s). The first request on a checkpoint '
+        'builds the predictor (the log says how long, after the first '
+        'subnets) and caches it in the work dir; another number builds '
+        'and caches a predictor of that size (subnets already evaluated '
+        'are reused), except that a cache of the default name is loaded '
+        'whatever size it has, with a warning')
+    parser.add_argument(
+        '--predictor-workers', type=int_at_least(1),
+        default=DEFAULT_PREDICTOR_WORKERS,
+        help='processes (one thread each) measuring predictor subnets; '
+        'the scores do not depend on it (default %(default)s)')
     parser.add_argument('--refine-rounds', type=int_at_least(0), default=0,
                         help='refine the predictor in this many rounds of '
                         'search picks measured on the held-out split (0: '
@@ -120,5 +141,50 @@ def predictor_kwargs(args) -> dict:
     """``SearchSession.predictor_for_checkpoint`` settings from the options
     of :func:`add_predictor_args` and ``--seed``."""
     return dict(num_subnets=args.predictor_subnets,
+                num_workers=args.predictor_workers,
                 refine_rounds=args.refine_rounds,
                 refine_subnets=args.refine_subnets, seed=args.seed)
+
+
+# ----------------------------------------------------------------------
+# the deployment tools (any method; mmecmt.deploy)
+# ----------------------------------------------------------------------
+def build_tool_deployer(config: str, checkpoints, cfg_options=None,
+                        work_dir=None, shape=None, **options):
+    """``(cfg, deployer)``: the config's deployer
+    (:func:`mmecmt.deploy.build_deployer`) with its checkpoint(s) loaded;
+    bad input as :class:`UserError`."""
+    from mmecmt.deploy import build_deployer
+    from mmecmt.utils import register_all_modules
+    from mmecmt.utils.checkpoint import CheckpointError
+    from mmecmt.utils.runner_setup import load_tool_config
+    register_all_modules()
+    if not osp.isfile(config):
+        raise UserError(f'config {config} does not exist')
+    cfg = load_tool_config(config, cfg_options, work_dir=work_dir)
+    try:
+        return cfg, build_deployer(cfg, checkpoints, input_shape=shape,
+                                   **options)
+    except CheckpointError as err:
+        raise UserError(str(err)) from None
+    except (KeyError, TypeError, ValueError) as err:
+        raise UserError(f'{config}: {err}') from None
+
+
+def parse_request(deployer, preference: str, budget: str):
+    """``deployer.plan`` of a command-line preference and budget; bad input
+    (not a distribution, unknown task, unparsable or infeasible budget) as
+    :class:`UserError` naming the option."""
+    from mmecmt.structures.request import parse_preference
+    try:
+        pref = parse_preference(preference, deployer.tasks)
+    except ValueError as err:
+        raise UserError(f'--preference: {err}') from None
+    try:
+        macs = deployer.budget(budget)
+    except ValueError as err:
+        raise UserError(f'--budget: {err}') from None
+    try:
+        return deployer.plan(pref, macs)
+    except ValueError as err:
+        raise UserError(f'--budget: {err}') from None

@@ -1,0 +1,310 @@
+"""ECMT on the deployment contract.
+
+A trained ECMT supernet answers a request by searching a subnet
+(:class:`~mmecmt.search.session.SearchSession`): decoder widths from the
+preference (:class:`~mmecmt.search.preference.PreferenceRule`), encoder
+widths by evolution under the budget with the accuracy predictor's
+preference-weighted fitness, then widened to use at least
+``min_utilization`` of the budget. Its spec's ``arch`` is the width spec
+``{"encoder": {stage: ratio}, "decoders": {task: ratio}}``; a budget above
+the largest subnet is answered by the largest subnet.
+
+The baselines of the controllability study are the same deployer in
+another ``mode`` (``'random'``, ``'random_subnet'``, ``'uniform'``).
+
+Caches in ``work_dir`` (default: the config's):
+
+* the accuracy predictor, keyed by the checkpoint's sha256
+  (:func:`~mmecmt.search.session.predictor_cache_path`), built on the first
+  request of a predictor mode;
+* the analytic MACs model (:class:`~mmecmt.search.macs.MacsModel`), keyed
+  by the architecture config and the input size
+  (``macs_model_<hash>.pkl``), so that a warm tool call does not re-trace
+  the supernet.
+"""
+import hashlib
+import json
+import os
+import os.path as osp
+import pickle
+import time
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
+
+import torch
+from mmengine.runner import Runner, set_random_seed
+from torch import nn
+
+from mmecmt.models.slimmable import export_static
+from mmecmt.models.slimmable.bn_calibration import (
+    BNCalibrator, calibration_dataloader_cfg)
+from mmecmt.registry import DEPLOYERS, MODELS
+from mmecmt.search.budget import DEFAULT_MIN_UTILIZATION
+from mmecmt.search.macs import MacsModel
+from mmecmt.search.preference import PREFERENCE_RULES
+from mmecmt.search.refinement import DEFAULT_REFINE_SUBNETS
+from mmecmt.search.session import (PREDICTOR_MODES, SEARCH_MODES,
+                                   SearchSession)
+from mmecmt.search.space import SubnetSpec
+from mmecmt.utils.checkpoint import load_trained
+from mmecmt.utils.input_shape import format_shape
+from .base import DeployableModel
+
+#: bump when MacsModel's pickled form changes (invalidates the caches).
+MACS_CACHE_VERSION = 1
+#: default number of random subnets the accuracy predictor is fitted on.
+DEFAULT_PREDICTOR_SUBNETS = 200
+
+
+def architecture_of(model: nn.Module) -> nn.Module:
+    """The architecture inside a training algorithm (``model.architecture``)
+    or inside a model wrapper (``model.module``), else ``model``."""
+    while True:
+        inner = getattr(model, 'module', None)
+        if isinstance(inner, nn.Module):
+            model = inner
+            continue
+        inner = getattr(model, 'architecture', None)
+        if isinstance(inner, nn.Module):
+            model = inner
+            continue
+        return model
+
+
+def build_architecture(cfg) -> nn.Module:
+    """The architecture of ``cfg.model`` (unwrapped from its training
+    algorithm), weights not loaded."""
+    return architecture_of(MODELS.build(cfg.model))
+
+
+def _model_cfg_text(model: nn.Module, cfg) -> str:
+    return json.dumps(dict(model=str(cfg.model), cls=type(model).__name__),
+                      sort_keys=True)
+
+
+def load_or_build_macs_model(model: nn.Module, input_shape: Sequence[int],
+                             cache_dir: Optional[str], cfg=None,
+                             log_fn=None) -> MacsModel:
+    """:class:`MacsModel` of ``model`` at ``input_shape``, from
+    ``cache_dir/macs_model_<hash>.pkl`` when present (the hash covers the
+    model config, the search space and the input size), else built (a few
+    seconds) and saved there."""
+    t0 = time.perf_counter()
+    path = None
+    if cache_dir is not None:
+        key = json.dumps(dict(
+            version=MACS_CACHE_VERSION, shape=list(input_shape),
+            space=model.search_space.to_dict(),
+            model=_model_cfg_text(model, cfg) if cfg is not None else
+            type(model).__name__), sort_keys=True)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        path = osp.join(cache_dir, f'macs_model_{digest}.pkl')
+        if osp.isfile(path):
+            try:
+                with open(path, 'rb') as f:
+                    macs_model = pickle.load(f)
+                if isinstance(macs_model, MacsModel):
+                    return macs_model
+            except (pickle.UnpicklingError, EOFError, AttributeError,
+                    ImportError):
+                pass  # a stale or broken cache is rebuilt below
+    macs_model = MacsModel(model, input_shape=tuple(input_shape))
+    if path is not None:
+        os.makedirs(cache_dir, exist_ok=True)
+        tmp = f'{path}.{os.getpid()}.tmp'
+        with open(tmp, 'wb') as f:
+            pickle.dump(macs_model, f)
+        os.replace(tmp, path)
+    if log_fn is not None:
+        lo, hi = macs_model.macs_range()
+        log_fn(f'MACs model at {format_shape(input_shape)} built in '
+               f'{time.perf_counter() - t0:.1f} s (cached as {path})')
+    return macs_model
+
+
+@DEPLOYERS.register_module()
+class ECMTDeployer(DeployableModel):
+    """A trained ECMT supernet on the deployment contract.
+
+    Args:
+        cfg / checkpoints / input_shape: as :class:`DeployableModel`
+            (exactly one checkpoint).
+        mode: ``'evolution'`` (ECMT), ``'random'``, ``'random_subnet'`` or
+            ``'uniform'`` (the baselines; see
+            :class:`~mmecmt.search.session.SearchSession`).
+        rule: the preference rule (``'rank_by_max'`` or ``'linear'``).
+        population / generations: of the evolution search.
+        seed: seed of the search (and of the predictor build).
+        min_utilization: widen a subnet that uses less of its budget.
+        predictor_subnets / refine_rounds / refine_subnets: the accuracy
+            predictor's build (see ``tools/search.py``).
+        calib_images: training images of each BN recalibration (default:
+            the config's ``val_cfg.calibrate_bn.num_images``).
+        work_dir: where the predictor and MACs-model caches live (default:
+            ``cfg.work_dir``).
+        model: an already built architecture (weights are loaded into it).
+    """
+
+    method = 'ECMT'
+    network_name = 'subnet'
+
+    def __init__(self, cfg, checkpoints: Sequence[str],
+                 input_shape: Optional[Sequence[int]] = None,
+                 mode: str = 'evolution', rule: str = 'rank_by_max',
+                 population: int = 100, generations: int = 50,
+                 seed: int = 0,
+                 min_utilization: float = DEFAULT_MIN_UTILIZATION,
+                 predictor_subnets: int = DEFAULT_PREDICTOR_SUBNETS,
+                 refine_rounds: int = 0,
+                 refine_subnets: int = DEFAULT_REFINE_SUBNETS,
+                 holdout_fraction: Optional[float] = None,
+                 calib_images: Optional[int] = None,
+                 work_dir: Optional[str] = None,
+                 model: Optional[nn.Module] = None):
+        if len(checkpoints) != 1:
+            raise ValueError(f'ECMTDeployer deploys one supernet checkpoint, '
+                             f'got {len(checkpoints)}: {list(checkpoints)}')
+        if mode not in SEARCH_MODES:
+            raise ValueError(f'unknown ECMT mode {mode!r}; valid modes are '
+                             f'{list(SEARCH_MODES)}')
+        if rule not in PREFERENCE_RULES:
+            raise ValueError(f'unknown preference rule {rule!r}; valid '
+                             f'rules are {list(PREFERENCE_RULES)}')
+        super().__init__(cfg, checkpoints, input_shape)
+        self.model = model if model is not None else build_architecture(cfg)
+        if not callable(getattr(self.model, 'set_subnet', None)):
+            raise TypeError(f'{type(self.model).__name__} is not a slimmable '
+                            'supernet (no set_subnet): deploy it with '
+                            "deploy = dict(type='StaticFamily')")
+        load_trained(self.model, self.checkpoints[0])
+        self.mode = mode
+        self.search_options = dict(rule=rule, population=int(population),
+                                   generations=int(generations),
+                                   seed=int(seed),
+                                   min_utilization=float(min_utilization))
+        self.predictor_options = dict(num_subnets=int(predictor_subnets),
+                                      refine_rounds=int(refine_rounds),
+                                      refine_subnets=int(refine_subnets),
+                                      seed=int(seed))
+        if holdout_fraction is not None:
+            self.predictor_options['holdout_fraction'] = holdout_fraction
+        self.work_dir = work_dir or cfg.get('work_dir')
+        self.session = SearchSession(cfg, self.model,
+                                     input_shape=self.input_shape,
+                                     calib_images=calib_images)
+        self.session._macs_model = load_or_build_macs_model(
+            self.model, self.input_shape, self.work_dir, cfg, self.log)
+        self.predictor_info: Optional[dict] = None
+        self._calibrator: Optional[BNCalibrator] = None
+        self._prepared: Optional[str] = None
+
+    # ------------------------------------------------------------------
+    @property
+    def tasks(self) -> List[str]:
+        return list(self.model.search_space.decoders)
+
+    @property
+    def search_space(self):
+        return self.model.search_space
+
+    def macs_range(self) -> Tuple[int, int]:
+        lo, hi = self.session.macs_model.macs_range()
+        return int(lo), int(hi)
+
+    def subnet(self, arch: Mapping[str, Any]) -> SubnetSpec:
+        """``arch`` as a validated :class:`SubnetSpec`."""
+        return self.search_space.validate(SubnetSpec.from_dict(arch))
+
+    def ensure_predictor(self) -> Optional[dict]:
+        """Load or build the accuracy predictor (predictor modes only)."""
+        if self.mode in PREDICTOR_MODES and self.session.predictor is None:
+            if self.work_dir is None:
+                raise ValueError('ECMTDeployer needs a work_dir for the '
+                                 'accuracy predictor cache')
+            self.predictor_info = self.session.predictor_for_checkpoint(
+                self.work_dir, self.checkpoints[0], **self.predictor_options)
+            # a build recalibrates BN for many subnets and restores the
+            # checkpoint's statistics afterwards
+            self._prepared = None
+        return self.predictor_info
+
+    def _plan(self, preference, budget):
+        self.ensure_predictor()
+        found = self.session.search(preference, budget, mode=self.mode,
+                                    **self.search_options)
+        info = dict(mode=self.mode, fitness=found.fitness,
+                    fitness_evaluations=found.num_evaluations,
+                    decoder_scale=found.decoder_scale,
+                    **self.search_options)
+        if self.session.predictor is not None:
+            info['predicted_scores'] = self.session.predicted_scores(
+                found.spec)
+        return found.spec.to_dict(), info
+
+    def _largest(self, preference):
+        return self.search_space.sample('max').to_dict(), dict(
+            mode=self.mode)
+
+    def _macs(self, arch) -> int:
+        return int(self.session.macs_model.macs(self.subnet(arch)))
+
+    # ------------------------------------------------------------------
+    def calibrator(self) -> BNCalibrator:
+        """BN recalibration on the training set (built once)."""
+        if self._calibrator is None:
+            loader = Runner.build_dataloader(
+                calibration_dataloader_cfg(self.cfg.train_dataloader),
+                seed=self.seed)
+            self._calibrator = BNCalibrator(
+                self.model, loader, num_images=self.session.calib_images,
+                show_progress=False)
+        return self._calibrator
+
+    def _prepare(self, arch) -> nn.Module:
+        """``set_subnet`` + BN recalibration on ``calib_images`` training
+        images. The seed is reset first, so that the calibration images'
+        augmentation (and so the statistics) is the same in every call and
+        every process: ``measure`` and ``export`` of one spec agree."""
+        spec = self.subnet(arch)
+        if self._prepared != spec.key():
+            set_random_seed(self.seed)
+            self.calibrator().calibrate(spec)
+            self._prepared = spec.key()
+        self.model.eval()
+        return self.model
+
+    def _export(self, arch) -> nn.Module:
+        model = self._prepare(arch)
+        example = torch.zeros(2, 3, *self.input_shape)
+        return export_static(model, self.subnet(arch),
+                             example_input=example).eval()
+
+    def static_config(self, spec):
+        """The supernet config turned into the static subnet's config:
+        ``model=dict(type='StaticSubnet', supernet=<architecture>, ...)``
+        and plain val/test loops."""
+        self.check_spec(spec)
+        cfg = self.cfg
+        static = cfg.copy()
+        arch_cfg = dict(cfg.model)
+        if 'architecture' in arch_cfg:  # a training algorithm's config
+            inner = dict(arch_cfg['architecture'])
+            if 'data_preprocessor' in arch_cfg:
+                inner.setdefault('data_preprocessor',
+                                 arch_cfg['data_preprocessor'])
+            arch_cfg = inner
+        static.model = dict(type='StaticSubnet', supernet=arch_cfg,
+                            subnet=dict(spec.arch),
+                            example_shape=list(self.input_shape))
+        static.val_cfg = dict(type='ValLoop')
+        static.test_cfg = dict(type='TestLoop')
+        for key in ('model_wrapper_cfg', 'load_from', 'resume'):
+            static.pop(key, None)
+        static.custom_hooks = [
+            h for h in static.get('custom_hooks', [])
+            if h['type'] not in ('CIKDHook', 'ScheduledValueHook')
+        ]
+        return static
+
+
+__all__ = ['ECMTDeployer', 'architecture_of', 'build_architecture',
+           'load_or_build_macs_model', 'DEFAULT_PREDICTOR_SUBNETS']
