@@ -143,7 +143,95 @@ def test_save_and_load_bn_state():
         load_bn_state(model, {'bn': state['bn']})
 
 
-def test_progress_bar_runs(capsys):
+def test_progress_bar_on_a_terminal_one_line_in_a_log(capfd, monkeypatch):
+    from mmecmt.models.slimmable import bn_calibration
+    logged = []
+    monkeypatch.setattr(bn_calibration, 'print_log',
+                        lambda msg, **kwargs: logged.append(msg))
     model = ToySupernet()
+    monkeypatch.setattr(bn_calibration, 'stdout_is_terminal', lambda: True)
     BNCalibrator(model, batches(2), 4, show_progress=True).calibrate()
-    assert '4/4' in capsys.readouterr().out
+    assert '4/4' in capfd.readouterr().out and not logged
+    # not a terminal (a log file): no bar, no carriage return, one line
+    monkeypatch.setattr(bn_calibration, 'stdout_is_terminal', lambda: False)
+    BNCalibrator(model, batches(2), 4, show_progress=True).calibrate()
+    out = capfd.readouterr().out
+    assert '\r' not in out and '4/4' not in out
+    assert len(logged) == 1 and logged[0].startswith(
+        'BN calibration: 4 images, ') and '\n' not in logged[0]
+    BNCalibrator(model, batches(2), 4, show_progress=False).calibrate()
+    assert len(logged) == 1 and '4/4' not in capfd.readouterr().out
+
+
+def test_stdout_is_terminal_survives_odd_streams(monkeypatch):
+    import io
+    import sys
+    from mmecmt.models.slimmable.bn_calibration import stdout_is_terminal
+    monkeypatch.setattr(sys, 'stdout', io.StringIO())
+    assert stdout_is_terminal() is False
+    closed = io.StringIO()
+    closed.close()
+    monkeypatch.setattr(sys, 'stdout', closed)
+    assert stdout_is_terminal() is False
+
+
+# ----------------------------------------------------------------------
+# several subnets in one pass
+# ----------------------------------------------------------------------
+def _state_equal(a, b):
+    assert set(a) == set(b)
+    for name in a:
+        for key, value in a[name].items():
+            assert torch.equal(value, b[name][key]), (name, key)
+
+
+@pytest.mark.parametrize('data_fn,num_images', [
+    (lambda: batches(4), 6),
+    # a batch of one image (skipped) and a loader shorter than asked
+    (lambda: batches(1, batch_size=1) + batches(2, seed=5), 16),
+])
+def test_calibrate_subnets_equals_one_calibration_per_subnet(
+        data_fn, num_images):
+    from mmecmt.models.slimmable.multi_bn_calibration import \
+        calibrate_subnets
+    widths = [2, 4, 3, 2]
+    model = ToySupernet().eval()
+    with torch.no_grad():  # distinctive buffers, as after training
+        model.bn.running_mean.fill_(5.0)
+        model.in_bn.running_var.fill_(3.0)
+    model.set_subnet(3)
+    before = save_bn_state(model)
+    data = data_fn()
+    calibrator = BNCalibrator(model, data, num_images, show_progress=False)
+    states = calibrate_subnets(calibrator, widths)
+    # the model is left as it was
+    assert model.subnet == 3 and not model.training
+    _state_equal(save_bn_state(model), before)
+    assert model.bn.momentum == 0.1 and model.in_bn.momentum == 0.1
+    # each state equals (bit for bit) a calibration of that subnet alone
+    for width, state in zip(widths, states):
+        alone = ToySupernet().eval()
+        BNCalibrator(alone, data, num_images, False).calibrate(width)
+        _state_equal(state, save_bn_state(alone))
+    # different subnets really got different statistics
+    assert not torch.equal(states[0]['bn']['running_mean'],
+                           states[1]['bn']['running_mean'])
+    # the data were read once: a one-pass iterable suffices
+    once = iter(data_fn())
+    states_once = calibrate_subnets(
+        BNCalibrator(model, once, num_images, False), widths)
+    for a, b in zip(states, states_once):
+        _state_equal(a, b)
+
+
+def test_calibrate_subnets_errors():
+    from mmecmt.models.slimmable.multi_bn_calibration import \
+        calibrate_subnets
+    model = ToySupernet()
+    before = save_bn_state(model)
+    with pytest.raises(ValueError, match='at least one subnet'):
+        calibrate_subnets(BNCalibrator(model, batches(1), 2, False), [])
+    with pytest.raises(RuntimeError, match='no batch of two or more'):
+        calibrate_subnets(BNCalibrator(model, batches(1, batch_size=1), 2,
+                                       False), [2, 4])
+    _state_equal(save_bn_state(model), before)  # restored after the error

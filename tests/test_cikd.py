@@ -91,25 +91,66 @@ def test_hook_schedules():
 
 
 def test_hook_sets_model_weight_and_logs_it():
-    model = SimpleNamespace(cikd_weight=1.0, distill_loss=object())
+    model = SimpleNamespace(distill_weight=1.0, distiller=object())
     hub = MessageHub.get_instance('test_cikd_hook')
     hook = CIKDHook(weight=3.0, schedule='linear', warmup_iters=3)
     runner = SimpleNamespace(model=model, iter=1, message_hub=hub)
     hook.before_train(runner)
     hook.before_train_iter(runner, batch_idx=0)
-    assert model.cikd_weight == pytest.approx(1.0)
+    assert model.distill_weight == pytest.approx(1.0)
     assert hub.get_scalar('train/cikd_weight').current() == \
         pytest.approx(1.0)
     runner.iter = 5
     hook.before_train_iter(runner, batch_idx=0)
-    assert model.cikd_weight == pytest.approx(3.0)
+    assert model.distill_weight == pytest.approx(3.0)
 
 
 def test_hook_rejects_a_model_without_distillation():
     hook = CIKDHook(weight=1.0)
     runner = SimpleNamespace(
-        model=SimpleNamespace(cikd_weight=1.0, distill_loss=None))
-    with pytest.raises(ValueError, match='distill=None'):
+        model=SimpleNamespace(distill_weight=1.0, distiller=None))
+    with pytest.raises(ValueError, match='distiller=None'):
         hook.before_train(runner)
-    with pytest.raises(TypeError, match='cikd_weight'):
+    # weight 0 needs no distiller
+    CIKDHook(weight=0.0).before_train(runner)
+    with pytest.raises(TypeError, match='distill_weight'):
         hook.before_train(SimpleNamespace(model=torch.nn.Linear(1, 1)))
+
+
+def test_hook_is_a_scheduled_value_hook_of_distill_weight():
+    from mmecmt.engine.hooks import ScheduledValueHook
+    hook = CIKDHook(weight=2.0, schedule='linear', warmup_iters=4)
+    assert isinstance(hook, ScheduledValueHook)
+    assert (hook.name, hook.log_name) == ('distill_weight', 'cikd_weight')
+    assert hook.weight == 2.0
+    with pytest.raises(ValueError, match="unknown schedule 'step'"):
+        CIKDHook(schedule='step')
+    with pytest.raises(ValueError, match='warmup_iters must be an integer'):
+        CIKDHook(warmup_iters=-2)
+
+
+# ----------------------------------------------------------------------
+# CIKDDistiller
+# ----------------------------------------------------------------------
+def test_distiller_picks_levels_and_compares_leading_channels():
+    from mmecmt.models.algorithms import CIKDDistiller
+    student = [t([[[[1., 2.]]]]), t([[[[0., 0.]]]])]
+    teacher = [t([[[[0., 4.]], [[9., 9.]]]]), t([[[[1., 1.]], [[5., 5.]]]])]
+    # level 0: ((1-0)^2 + (2-4)^2) / 2 = 2.5; level 1: (1 + 1) / 2 = 1
+    only_last = CIKDDistiller(levels=(-1, ))
+    assert only_last.level_indices(2) == (1, )
+    assert only_last(student, teacher).item() == pytest.approx(1.0)
+    # levels=None: the architecture's decoder levels ...
+    by_decoders = CIKDDistiller()
+    by_decoders.prepare(SimpleNamespace(decoder_levels=lambda: (0, )))
+    assert by_decoders(student, teacher).item() == pytest.approx(2.5)
+    # ... or every level when the architecture does not say
+    every = CIKDDistiller(loss=dict(type='CIKDLoss', loss_weight=2.0))
+    every.prepare(SimpleNamespace(decoder_levels=lambda: None))
+    assert every.level_indices(3) == (0, 1, 2)
+    assert every(student, teacher).item() == pytest.approx(2 * 1.75)
+    with pytest.raises(ValueError, match='student has 1 backbone outputs, '
+                       'the teacher 2'):
+        every(student[:1], teacher)
+    with pytest.raises(ValueError, match='levels must be integers'):
+        CIKDDistiller(levels=(0.5, ))

@@ -1,6 +1,7 @@
-"""Every shipped config loads and builds its model; every ECMT config runs
-one sandwich step on a small fake batch of its tasks and exports its
-smallest subnet as a static model with equal outputs."""
+"""Every shipped config loads and builds its model; every ECMT config (a
+SandwichAlgorithm around a SlimMultiTaskEncoderDecoder) runs one sandwich
+step on a small fake batch of its tasks and exports its smallest subnet as
+a static model with equal outputs."""
 import glob
 import os.path as osp
 
@@ -11,6 +12,8 @@ from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmengine.structures import LabelData, PixelData
 
+from mmecmt.models.algorithms import SandwichAlgorithm, architecture_of
+from mmecmt.models.architectures import SlimMultiTaskEncoderDecoder
 from mmecmt.models.slimmable import export_static
 from mmecmt.registry import MODELS
 from mmecmt.structures import MultiTaskDataSample
@@ -86,9 +89,11 @@ def test_config_builds(config):
     model = MODELS.build(cfg.model)
     assert set(model.tasks) == set(cfg.train_dataloader.dataset.tasks)
     if config in ECMT_CONFIGS:
+        assert isinstance(model, SandwichAlgorithm)
+        assert isinstance(model.architecture, SlimMultiTaskEncoderDecoder)
         assert cfg.val_cfg.type == 'SubnetValLoop'
         assert cfg.model_wrapper_cfg.type == \
-            'mmecmt.models.wrappers.SandwichDDP'
+            'mmecmt.models.wrappers.AlgorithmDDP'
         assert tuple(cfg.test_dataloader.dataset.tasks) == \
             tuple(cfg.val_dataloader.dataset.tasks)
 
@@ -110,7 +115,7 @@ def test_real_data_ecmt_config_trains_and_exports(config):
     assert float(log['min.loss_cikd']) > 0
     assert any(not torch.equal(a, b) for a, b in zip(before, params))
 
-    model.eval()
+    model = architecture_of(model).eval()
     spec = model.min_subnet
     data = model.data_preprocessor(batch, False)
     static = export_static(model, spec, example_input=data['inputs'])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmecmt.evaluation.control import (plot_budget_vs_macs,
+from mmecmt.evaluation.control import (plot_budget_vs_macs, plot_hv_vs_macs,
                                        plot_pairwise_scatter,
                                        plot_preference_vs_score,
                                        write_control_report)
@@ -110,7 +110,11 @@ def test_write_control_report(tmp_path):
         0, 1, 1)
     assert e200['max_violation_ratio'] == pytest.approx(0.05)
     assert c100['max_violation_ratio'] == pytest.approx(0.2)
-    assert (e100['num_requests'], e200['num_requests']) == (3, 2)
+    assert (e100['requests'], e100['answered'], e100['answered_share'],
+            e200['requests'], e200['answered']) == (3, 3, 1.0, 2, 2)
+    assert e100['mean_macs'] == pytest.approx(95.0)
+    # no record carries losses: no uniformity
+    assert math.isnan(e100['uniformity']) and e100['uniformity_requests'] == 0
     # (0.2 * 0.5 + 0.8 * 2.0 + 0.5 * 0.8 + 0.5 * 1.0 + 0.8 * 1.0 + 0.2 * 0.5)
     # / 3 requests
     assert e100['mean_weighted_score'] == pytest.approx(3.5 / 3)
@@ -120,8 +124,9 @@ def test_write_control_report(tmp_path):
     data = json.loads((tmp_path / 'control_results.json').read_text())
     assert set(data) == {
         'tasks', 'stl_reference', 'hv_reference_point', 'records', 'summary',
-        'budget_controllability', 'figures', 'paired'
+        'budget_controllability', 'figures', 'pairs', 'paired'
     }
+    assert data['pairs'] == [['ecmt', 'cdma']]  # the first against the others
     assert data['paired'] == {}  # cdma shares a single request with ecmt
     assert data['tasks'] == TASKS and data['hv_reference_point'] == [0., 0.]
     assert len(data['records']) == 6
@@ -129,6 +134,7 @@ def test_write_control_report(tmp_path):
     assert rec0['delta_m'] == pytest.approx(1.23)  # given: kept
     assert rec1['delta_m'] == pytest.approx(-10.0)  # computed
     assert rec1['subnet'] == {'widths': [8, 16], 'ratio': 0.5}
+    assert rec1['feasible'] is True and rec1['uniformity'] is None
     assert rec0['normalised_scores'] == pytest.approx(
         {'semseg': 0.5, 'depth': 2.0})
     assert rec0['budget_label'] == '100'
@@ -139,13 +145,14 @@ def test_write_control_report(tmp_path):
     figures = {
         'budget_ecmt.png', 'budget_cdma.png', 'preference_ecmt_100.png',
         'preference_ecmt_200.png', 'preference_cdma_100.png',
-        'pairwise_100.png', 'pairwise_200.png'
+        'pairwise_100.png', 'pairwise_200.png', 'hv_vs_macs.png'
     }
     assert set(data['figures']) == figures
     for name in figures:
         png_size(tmp_path / name)
     assert_size(tmp_path / 'pairwise_100.png', 1, 1)
     assert_size(tmp_path / 'preference_ecmt_100.png', 2, 1)
+    assert_size(tmp_path / 'hv_vs_macs.png', 1, 1)
 
     md = (tmp_path / 'control_results.md').read_text()
     sections = {
@@ -157,9 +164,15 @@ def test_write_control_report(tmp_path):
         if line.startswith('| ecmt') or line.startswith('| cdma')
     ]
     assert len(summary_rows) == 3
-    assert summary_rows[0].startswith('| ecmt | 100 | 3 | 1.4000 | 1.000 |')
-    assert '| 1.000 | 1.1667 | 95.0 % | 0.866 | 0 |' in summary_rows[0]
-    assert 'against the others' not in md
+    assert summary_rows[0].startswith(
+        '| ecmt | 100 | 3 / 3 | 1.4000 | 1.000 |')
+    assert '| 1.000 | 1.1667 | n/a | 95 | 95.0 % | 0.866 | 0 |' in \
+        summary_rows[0]
+    assert ('Fewer than 2 shared answered requests at every budget' in
+            sections['Paired comparisons, on the same requests'])
+    assert '### ecmt vs cdma' in md
+    assert '`hv_vs_macs.png`' in sections['HV against compute']
+    assert '- `hv_vs_macs.png`' in sections['Figures']
     assert 'HV (ref (0, 0))' in md and 'reference point (0, 0)' in md
     request_rows = [
         line for line in sections['Requests'].split('\n')
@@ -167,7 +180,7 @@ def test_write_control_report(tmp_path):
     ]
     assert len(request_rows) == 6
     assert request_rows[1] == ('| ecmt | 100 | 100 | 95 | semseg=0.5, '
-                               'depth=0.5 | 0.4000 | 0.8000 | -10.00 |')
+                               'depth=0.5 | 0.4000 | 0.8000 | -10.00 | n/a |')
     assert request_rows[5].startswith('| cdma | 100 | 100 | 120 |')
 
 
@@ -222,7 +235,8 @@ def test_report_compares_the_first_method_on_shared_requests(tmp_path):
     with pytest.warns(RuntimeWarning, match='budget vs MACs'):  # 1 budget
         write_control_report(records, STL, TASKS, str(tmp_path))
     data = json.loads((tmp_path / 'control_results.json').read_text())
-    c = data['paired']['100']['cdma']
+    c = data['paired']['100']['ecmt vs cdma']
+    assert (c['method_a'], c['method_b']) == ('ecmt', 'cdma')
     assert (c['num_requests'], c['wins'], c['ties'], c['losses']) == (
         2, 1, 1, 0)
     # weighted gaps 0.2 * (0.5 - 0.4) and 0
@@ -232,5 +246,217 @@ def test_report_compares_the_first_method_on_shared_requests(tmp_path):
     assert c['hv_gap'] == pytest.approx(0.1)
     assert c['hv_gap_low'] <= c['hv_gap_high']
     md = (tmp_path / 'control_results.md').read_text()
-    assert '## ecmt against the others, on the same requests' in md
-    assert '| 100 | cdma | 2 | 1 / 1 / 0 | +0.0100 | +0.1000 |' in md
+    assert '## Paired comparisons, on the same requests' in md
+    assert '### ecmt vs cdma\n' in md
+    assert '| 100 | 2 | 1 / 1 / 0 | +0.0100 | +0.1000 |' in md
+
+
+def three_methods():
+    return make_records()[:3] + [
+        record('cdma', 100, 90, 0.2, 0.20, 0.4),  # (0.4, 2.0)
+        record('cdma', 100, 95, 0.5, 0.40, 0.8),  # (0.8, 1.0)
+        record('interrogate', 100, 80, 0.2, 0.25, 0.4),  # (0.5, 2.0)
+        record('interrogate', 100, 80, 0.5, 0.30, 0.8),  # (0.6, 1.0)
+        record('interrogate', 100, 80, 0.8, 0.50, 1.6),  # (1.0, 0.5)
+    ]
+
+
+def test_report_compares_the_pairs_asked_for(tmp_path):
+    with pytest.warns(RuntimeWarning, match='budget vs MACs'):
+        write_control_report(three_methods(), STL, TASKS, str(tmp_path),
+                             pairs=[('cdma', 'ecmt'),
+                                    ('interrogate', 'cdma')])
+    data = json.loads((tmp_path / 'control_results.json').read_text())
+    assert data['pairs'] == [['cdma', 'ecmt'], ['interrogate', 'cdma']]
+    assert list(data['paired']['100']) == ['cdma vs ecmt',
+                                           'interrogate vs cdma']
+    c = data['paired']['100']['cdma vs ecmt']  # the default pair reversed
+    assert (c['method_a'], c['method_b']) == ('cdma', 'ecmt')
+    assert (c['wins'], c['ties'], c['losses']) == (0, 1, 1)
+    assert c['mean_gap'] == pytest.approx(-0.01)
+    assert c['hv_gap'] == pytest.approx(-0.1)
+    d = data['paired']['100']['interrogate vs cdma']
+    # requests 0.2 (0.5, 2.0) vs (0.4, 2.0): A wins by 0.2 * 0.1; 0.5
+    # (0.6, 1.0) vs (0.8, 1.0): A loses by 0.5 * 0.2
+    assert (d['num_requests'], d['wins'], d['ties'], d['losses']) == (
+        2, 1, 0, 1)
+    assert d['mean_gap'] == pytest.approx((0.02 - 0.1) / 2)
+    # HV: 0.5 * 2.0 + 0.1 * 1.0 = 1.1 against 1.2
+    assert d['hv_gap'] == pytest.approx(-0.1)
+    md = (tmp_path / 'control_results.md').read_text()
+    assert '### cdma vs ecmt\n' in md and '### interrogate vs cdma\n' in md
+    assert '### ecmt vs cdma' not in md
+    assert '| 100 | 2 | 1 / 0 / 1 | -0.0400 | -0.1000 |' in md
+
+    # the default: the first method against every other one
+    with pytest.warns(RuntimeWarning):
+        write_control_report(three_methods(), STL, TASKS, str(tmp_path))
+    data = json.loads((tmp_path / 'control_results.json').read_text())
+    assert list(data['paired']['100']) == ['ecmt vs cdma',
+                                           'ecmt vs interrogate']
+    assert data['pairs'] == [['ecmt', 'cdma'], ['ecmt', 'interrogate']]
+
+
+@pytest.mark.parametrize('pairs, message', [
+    ([('ecmt', 'cdma'), ('nope', 'ecmt'), ('x', 'cdma')],
+     r"pairs name methods \['nope', 'x'\] that have no record; the records "
+     r"hold the methods \['ecmt', 'cdma', 'interrogate'\]"),
+    ([('ecmt', 'ecmt')], 'compares a method with itself'),
+    ([('ecmt', 'cdma'), ('ecmt', 'cdma')], r"\['ecmt vs cdma'\] more than"),
+    (['ecmt'], r"\(method_a, method_b\) tuples, got 'ecmt'"),
+])
+def test_report_rejects_bad_pairs(tmp_path, pairs, message):
+    with pytest.raises(ValueError, match=message):
+        write_control_report(three_methods(), STL, TASKS, str(tmp_path),
+                             pairs=pairs)
+    assert not (tmp_path / 'control_results.json').exists()
+
+
+def infeasible(method, budget, pref, **extra):
+    return dict(method=method, budget=budget, feasible=False,
+                preference=dict(semseg=pref, depth=1 - pref), **extra)
+
+
+def test_report_counts_infeasible_requests_apart(tmp_path):
+    records = make_records()[:5] + [
+        # below cdma's range at 100: no MACs, no scores; a stray MACs
+        # figure above the budget is not a violation
+        infeasible('cdma', 100, 0.2),
+        infeasible('cdma', 100, 0.5, macs=500.0, reason='below range'),
+        record('cdma', 200, 150, 0.3, 0.40, 0.8),  # (0.8, 1.0)
+        infeasible('cdma', 200, 0.5),
+        record('cdma', 200, 190, 0.7, 0.50, 1.0),  # (1.0, 0.8)
+    ]
+    # one budget answered: cdma's budget Spearman is undefined; its
+    # unanswered budget 100 adds no warning
+    with pytest.warns(RuntimeWarning) as caught:
+        summary = write_control_report(records, STL, TASKS, str(tmp_path))
+    assert [str(w.message).split('for: ')[1] for w in caught] == [
+        'cdma: budget vs MACs']
+    c100, c200 = summary['cdma']['100'], summary['cdma']['200']
+    assert (c100['requests'], c100['answered'], c100['answered_share']) == (
+        2, 0, 0.0)
+    assert math.isnan(c100['hv']) and math.isnan(c100['mean_macs'])
+    assert c100['violations'] == 0
+    assert (c200['requests'], c200['answered']) == (3, 2)
+    assert c200['answered_share'] == pytest.approx(2 / 3)
+    assert c200['hv'] == pytest.approx(0.8 * 1.0 + 0.2 * 0.8)
+    assert c200['mean_macs'] == pytest.approx(170.0)
+    assert c200['violations'] == 0 and c200['budget_use'] == pytest.approx(
+        (0.75 + 0.95) / 2)
+    assert c200['task_spearman'] == pytest.approx({'semseg': 1.,
+                                                   'depth': 1.})
+    # ecmt is paired with cdma only on the answered requests: 200 has the
+    # two preferences (0.3, 0.7) answered by both
+    data = json.loads((tmp_path / 'control_results.json').read_text())
+    assert list(data['paired']) == ['200']
+    assert data['paired']['200']['ecmt vs cdma']['num_requests'] == 2
+    b = data['budget_controllability']['cdma']
+    assert (b['requests'], b['answered'], b['violations']) == (5, 2, 0)
+    assert data['summary']['cdma']['100']['hv'] is None
+    rec = data['records'][6]
+    assert rec['feasible'] is False and rec['normalised_scores'] is None
+    assert rec['delta_m'] is None and rec['macs'] == 500.0
+    assert rec['reason'] == 'below range'
+    assert 'preference_cdma_100.png' not in data['figures']
+    assert {'preference_cdma_200.png', 'budget_cdma.png',
+            'hv_vs_macs.png'} <= set(data['figures'])
+    md = (tmp_path / 'control_results.md').read_text()
+    assert '| cdma | 100 | 0 / 2 | n/a |' in md
+    assert '| cdma | 200 | 2 / 3 | 0.9600 |' in md
+    assert '| cdma | 2 / 5 |' in md  # budget controllability
+    assert ('| cdma | 100 | 100 | infeasible | semseg=0.5, depth=0.5 | n/a '
+            '| n/a | n/a | n/a |') in md
+
+    # a method that answered nothing has no budget figure, no HV point
+    records = make_records()[:3] + [infeasible('cdma', 100, 0.5)]
+    with pytest.warns(RuntimeWarning, match='for: ecmt: budget vs MACs$'):
+        summary = write_control_report(records, STL, TASKS,
+                                       str(tmp_path / 'none'))
+    assert summary['cdma']['100']['answered'] == 0
+    data = json.loads(
+        (tmp_path / 'none' / 'control_results.json').read_text())
+    assert 'budget_cdma.png' not in data['figures']
+    assert data['budget_controllability']['cdma']['spearman'] is None
+
+
+def test_report_uniformity_from_losses(tmp_path):
+    records = make_records()[:5]
+    # ecmt @ 100: r = (0.2, 0.8), L = (1, 1): Lhat = (0.2, 0.8);
+    #             r = (0.5, 0.5), L = (3, 1): Lhat = (0.75, 0.25)
+    records[0]['losses'] = {'semseg': 1.0, 'depth': 1.0}
+    records[1]['losses'] = {'semseg': 3.0, 'depth': 1.0}
+    records[2]['losses'] = None  # no uniformity for this one
+    # ecmt @ 200: r = (0.3, 0.7), L = (7, 3): r * L balanced
+    records[3]['losses'] = {'semseg': 7.0, 'depth': 3.0}
+    summary = write_control_report(records, STL, TASKS, str(tmp_path))
+    u0 = 1 - (0.2 * math.log(0.4) + 0.8 * math.log(1.6))
+    u1 = 1 - (0.75 * math.log(1.5) + 0.25 * math.log(0.5))
+    e100, e200 = summary['ecmt']['100'], summary['ecmt']['200']
+    assert e100['uniformity'] == pytest.approx((u0 + u1) / 2)
+    assert e100['uniformity_requests'] == 2
+    assert e200['uniformity'] == pytest.approx(1.0)
+    assert e200['uniformity_requests'] == 1
+    data = json.loads((tmp_path / 'control_results.json').read_text())
+    assert data['records'][0]['uniformity'] == pytest.approx(u0)
+    assert data['records'][2]['uniformity'] is None
+    md = (tmp_path / 'control_results.md').read_text()
+    assert f'| {(u0 + u1) / 2:.4f} (2 of 3) |' in md
+    assert f'| {u1:.4f} |' in md  # its request row
+
+    bad = make_records()
+    bad[1]['losses'] = {'semseg': 1.0}
+    with pytest.raises(ValueError, match='record 1: losses must map'):
+        write_control_report(bad, STL, TASKS, str(tmp_path))
+    bad[1]['losses'] = {'semseg': -1.0, 'depth': 1.0}
+    with pytest.raises(ValueError, match="record 1: losses of task 'semseg'"):
+        write_control_report(bad, STL, TASKS, str(tmp_path))
+    bad = make_records()
+    bad[4]['losses'] = {'semseg': 0.0, 'depth': 0.0}
+    with pytest.raises(ValueError, match=r'record 4: uniformity undefined'):
+        write_control_report(bad, STL, TASKS, str(tmp_path))
+
+
+def test_report_accepts_spec_and_the_old_subnet_name(tmp_path):
+    records = make_records()[:3]
+    records[0]['spec'] = dict(method='cdma', tree=[[0, 0], [0, 1]])
+    records[2]['subnet'] = None
+    with pytest.warns(RuntimeWarning, match='budget vs MACs'):  # 1 budget
+        write_control_report(records, STL, TASKS, str(tmp_path))
+    data = json.loads((tmp_path / 'control_results.json').read_text())
+    assert data['records'][0]['spec'] == {'method': 'cdma',
+                                          'tree': [[0, 0], [0, 1]]}
+    assert data['records'][1]['subnet'] == {'widths': [8, 16], 'ratio': 0.5}
+    bad = make_records()
+    bad[1]['spec'] = dict(widths=[8])
+    with pytest.raises(ValueError, match=r"record 1 has both \['spec', "
+                       r"'subnet'\]"):
+        write_control_report(bad, STL, TASKS, str(tmp_path))
+    bad = make_records()
+    bad[0]['spec'] = object()
+    with pytest.raises(TypeError, match='record 0: spec must be JSON'):
+        write_control_report(bad, STL, TASKS, str(tmp_path))
+    bad = make_records()
+    bad[0]['feasible'] = 'no'
+    with pytest.raises(ValueError, match='record 0: feasible must be True or'):
+        write_control_report(bad, STL, TASKS, str(tmp_path))
+
+
+def test_plot_hv_vs_macs(tmp_path):
+    path = plot_hv_vs_macs(
+        {'ecmt': [(200.0, 1.3), (100.0, 1.0)],  # joined in MACs order
+         'fixed': [(150.0, 0.9)]},  # a family of one: a single point
+        str(tmp_path / 'fig' / 'hv.png'), hv_ref_point=[0.0, 0.0],
+        labels_by_method={'ecmt': ['high', 'low']})
+    assert path == str(tmp_path / 'fig' / 'hv.png')
+    assert_size(path, 1, 1)
+    with pytest.raises(ValueError, match='empty'):
+        plot_hv_vs_macs({}, str(tmp_path / 'x.png'))
+    with pytest.raises(ValueError, match=r"method 'a': points must be \(K, "
+                       r'2\)'):
+        plot_hv_vs_macs({'a': []}, str(tmp_path / 'x.png'))
+    with pytest.raises(ValueError, match="method 'a': points must be finite"):
+        plot_hv_vs_macs({'a': [(1.0, math.nan)]}, str(tmp_path / 'x.png'))
+    with pytest.raises(ValueError, match="method 'a': 1 labels for 2"):
+        plot_hv_vs_macs({'a': [(1.0, 1.0), (2.0, 1.0)]},
+                        str(tmp_path / 'x.png'), labels_by_method={'a': ['x']})

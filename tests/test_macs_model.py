@@ -331,8 +331,7 @@ def build_slim_model(backbone: str):
                                     head=head),
                         depth=dict(kind='depth', head=head)),
              search_space=dict(encoder=dict(choices=(0.5, 0.75, 1.0)),
-                               decoder=dict(choices=(0.25, 0.5, 1.0))),
-             distill=None))
+                               decoder=dict(choices=(0.25, 0.5, 1.0)))))
     return model.eval()
 
 

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -37,3 +39,37 @@ def test_paired_comparison_errors():
         paired_comparison(prefs[:1], prefs[:1], prefs[:1])
     with pytest.raises(ValueError, match='draws must be an integer >= 1'):
         paired_comparison(prefs, prefs, prefs, draws=0)
+
+
+def _record(method, budget, pref, semseg):
+    return dict(method=method, budget=budget, macs=0.9 * budget,
+                preference=dict(semseg=pref, depth=1 - pref),
+                scores=dict(semseg=semseg, depth=0.8))
+
+
+def test_report_pairs_only_the_same_requests(tmp_path):
+    """Within one budget label, a pair shares a request only when the
+    preference *and* the budget agree."""
+    from mmecmt.evaluation.control import write_control_report
+    from mmecmt.evaluation.control.report import pair_key
+    assert pair_key('ECMT', 'CDMA (c=0)') == 'ECMT vs CDMA (c=0)'
+    tasks = {'semseg': 'segmentation', 'depth': 'depth'}
+    stl = {'semseg': 0.5, 'depth': 0.8}
+    records = [
+        _record('ecmt', 100, 0.2, 0.3), _record('ecmt', 100, 0.5, 0.4),
+        _record('cdma', 120, 0.2, 0.2), _record('cdma', 120, 0.5, 0.3),
+        _record('fixed', 100, 0.2, 0.35), _record('fixed', 100, 0.5, 0.35),
+    ]
+    with pytest.warns(RuntimeWarning):  # one budget per method
+        write_control_report(records, stl, tasks, str(tmp_path),
+                             budgets_label_fn=lambda b: 'low',
+                             pairs=[('ecmt', 'cdma'), ('fixed', 'ecmt')])
+    data = json.loads((tmp_path / 'control_results.json').read_text())
+    assert list(data['paired']['low']) == ['fixed vs ecmt']
+    c = data['paired']['low']['fixed vs ecmt']
+    # weighted gaps: 0.2 * (0.7 - 0.6) and 0.5 * (0.7 - 0.8)
+    assert (c['num_requests'], c['wins'], c['losses']) == (2, 1, 1)
+    assert c['mean_gap'] == pytest.approx((0.02 - 0.05) / 2)
+    md = (tmp_path / 'control_results.md').read_text()
+    assert ('### ecmt vs cdma\n\nFewer than 2 shared answered requests at '
+            'every budget: not compared.') in md

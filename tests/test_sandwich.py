@@ -1,5 +1,6 @@
-"""ECMT supernet: search space, set_subnet, SandwichSampler, the sandwich
-train step with CI-KD (single process and through SandwichDDP)."""
+"""ECMT: the supernet's search space and set_subnet, SandwichSampler, and
+SandwichAlgorithm's train step with CI-KD (single process and through
+AlgorithmDDP)."""
 import copy
 import os.path as osp
 
@@ -32,10 +33,13 @@ SEARCH_SPACE = dict(
     decoder=dict(choices=(0.25, 0.5, 1.0)))
 
 
-def build_model(distill=dict(type='CIKDLoss', distance='mse'),
-                search_space=SEARCH_SPACE, num_random=2, seed=0, **kwargs):
-    torch.manual_seed(0)
-    return MODELS.build(dict(
+CIKD = dict(loss=dict(type='CIKDLoss', distance='mse'))
+
+
+def arch_cfg(search_space=SEARCH_SPACE, **kwargs):
+    """The toy supernet's config (two stages, semseg + depth heads);
+    ``kwargs`` override or add entries."""
+    cfg = dict(
         type='SlimMultiTaskEncoderDecoder',
         backbone=dict(type='ToyStageBackbone'),
         tasks=dict(
@@ -43,10 +47,26 @@ def build_model(distill=dict(type='CIKDLoss', distance='mse'),
                         head=dict(type='ToyStageHead')),
             depth=dict(kind='depth', head=dict(type='ToyStageHead'))),
         search_space=search_space,
-        sandwich=dict(num_random=num_random, seed=seed),
-        distill=distill,
-        data_preprocessor=dict(type='MultiTaskDataPreProcessor'),
-        **kwargs))
+        data_preprocessor=dict(type='MultiTaskDataPreProcessor'))
+    cfg.update(kwargs)
+    return cfg
+
+
+def build_arch(**kwargs):
+    """The bare toy supernet (the architecture)."""
+    torch.manual_seed(0)
+    return MODELS.build(arch_cfg(**kwargs))
+
+
+def build_model(distiller=CIKD, num_random=2, seed=0, **kwargs):
+    """SandwichAlgorithm around the toy supernet (same weights as
+    ``build_arch``)."""
+    torch.manual_seed(0)
+    return MODELS.build(dict(
+        type='SandwichAlgorithm',
+        architecture=arch_cfg(**kwargs),
+        sampler=dict(num_random=num_random, seed=seed),
+        distiller=distiller))
 
 
 def make_batch(n=2, seed=0):
@@ -77,24 +97,27 @@ MIN = SubnetSpec({'stem': 0.5, 'stage1': 0.5},
 # search space and set_subnet
 # ----------------------------------------------------------------------
 def test_search_space_from_config():
-    model = build_model()
+    model = build_arch()
     assert model.search_space.to_dict() == dict(
         encoder=dict(stem=[0.5, 1.0], stage1=[0.5, 0.75, 1.0]),
         decoders=dict(semseg=[0.25, 0.5, 1.0], depth=[0.25, 0.5, 1.0]))
     assert model.subnet == MAX
     # only some stages searched: the others stay at full width
-    model = build_model(search_space=dict(encoder=dict(stages=('stage1', ))))
+    model = build_arch(search_space=dict(encoder=dict(stages=('stage1', ))))
     assert list(model.search_space.encoder) == ['stage1']
     assert model.search_space.encoder['stage1'] == \
         (0.5, 0.625, 0.75, 0.875, 1.0)
     assert model.search_space.decoders['depth'] == (0.25, 0.5, 0.75, 1.0)
     with pytest.raises(ValueError, match=r"unknown stages \['layer9'\]"):
-        build_model(search_space=dict(encoder=dict(stages=('layer9', ))))
+        build_arch(search_space=dict(encoder=dict(stages=('layer9', ))))
     with pytest.raises(ValueError, match=r"unknown tasks \['edge'\]"):
-        build_model(search_space=dict(decoder=dict(
+        build_arch(search_space=dict(decoder=dict(
             per_task=dict(edge=(1.0, )))))
     with pytest.raises(ValueError, match='does not support a neck'):
-        build_model(neck=dict(type='ToyStageHead', out_channels=1))
+        build_arch(neck=dict(type='ToyStageHead', out_channels=1))
+    # training settings are the algorithm's, not the architecture's
+    with pytest.raises(TypeError, match='sandwich'):
+        build_arch(sandwich=dict(num_random=2))
 
 
 def test_non_slimmable_parts_are_clear_errors():
@@ -122,7 +145,7 @@ def test_non_slimmable_parts_are_clear_errors():
 
 
 def test_set_subnet_applies_widths_and_validates():
-    model = build_model()
+    model = build_arch()
     model.set_subnet('min')
     assert model.subnet == MIN
     assert model.backbone.stem[0].active_out_channels == 4
@@ -254,17 +277,18 @@ def test_sandwich_step_members_grads_and_one_step():
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
 
     calls = []
-    set_subnet = model.set_subnet
-    model.set_subnet = lambda spec: calls.append(spec) or set_subnet(spec)
+    arch = model.architecture
+    set_subnet = arch.set_subnet
+    arch.set_subnet = lambda spec: calls.append(spec) or set_subnet(spec)
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
     recorder = StepRecorder(optim, model)
     log_vars = model.train_step(make_batch(), optim)
 
     # members in order max, min, rand0, rand1, then the max restored
     assert calls == [spec for _, spec in members] + [MAX]
-    assert model.subnet == MAX
-    assert model.backbone.stage1[0].active_out_channels == 16
-    assert model.heads['depth'].conv.active_out_channels == 8
+    assert model.subnet == arch.subnet == MAX
+    assert arch.backbone.stage1[0].active_out_channels == 16
+    assert arch.heads['depth'].conv.active_out_channels == 8
     # one optimizer step, after the gradients of every member accumulated
     assert recorder.calls == 1
     for name, grad in recorder.grads.items():
@@ -295,18 +319,24 @@ def test_sandwich_step_members_grads_and_one_step():
 
 def test_cikd_compares_backbone_outputs_on_leading_channels():
     # by default the levels the heads read: in_index (-1,) -> level 1 of 2
-    assert build_model().cikd_level_indices(2) == (1, )
-    model = build_model(distill=dict(type='CIKDLoss', distance='mse',
-                                     levels=(0, 1)))
-    assert model.cikd_level_indices(2) == (0, 1)
+    assert build_arch().decoder_levels() == (-1, )
+    assert build_model().distiller.level_indices(2) == (1, )
+    # a head without in_index: every level
+    undeclared = build_model(tasks=dict(depth=dict(
+        kind='depth', head=dict(type='ToyStageHead', in_index=None))))
+    assert undeclared.distiller.level_indices(2) == (0, 1)
+    model = build_model(distiller=dict(CIKD, levels=(0, 1)))
+    assert model.distiller.level_indices(2) == (0, 1)
     with pytest.raises(IndexError, match=r'\[2\] out of range for 2'):
-        build_model(distill=dict(type='CIKDLoss', levels=(0, 2))
-                    ).cikd_level_indices(2)
+        build_model(distiller=dict(CIKD, levels=(0, 2))
+                    ).distiller.level_indices(2)
+    with pytest.raises(ValueError, match='levels=\\(\\) distils nothing'):
+        build_model(distiller=dict(CIKD, levels=()))
     data = model.data_preprocessor(make_batch(), True)
     model.set_subnet('max')
     _, teacher = model.member_loss(data['inputs'], data['data_samples'])
     model.set_subnet('min')
-    model.cikd_weight = 0.5
+    model.distill_weight = 0.5
     losses, student = model.member_loss(
         data['inputs'], data['data_samples'], [t.detach() for t in teacher])
     expected = 0.5 * (F.mse_loss(student[0], teacher[0][:, :4]) +
@@ -314,14 +344,15 @@ def test_cikd_compares_backbone_outputs_on_leading_channels():
     assert [f.shape[1] for f in student] == [4, 8]
     assert losses['loss_cikd'].item() == pytest.approx(expected.item(),
                                                        rel=1e-6)
-    model.cikd_weight = 0.0
+    model.distill_weight = 0.0
     losses, _ = model.member_loss(data['inputs'], data['data_samples'],
                                   teacher)
     assert losses['loss_cikd'].item() == 0.0
 
 
 def test_plain_sandwich_without_cikd_has_no_cikd_loss():
-    model = build_model(distill=None, num_random=1)
+    model = build_model(distiller=None, num_random=1)
+    assert model.distiller is None
     set_iteration(0)
     log_vars = model.train_step(
         make_batch(), OptimWrapper(torch.optim.SGD(model.parameters(),
@@ -341,21 +372,28 @@ def test_gradient_accumulation_is_rejected():
     assert model.subnet == MAX
 
 
-def test_sandwich_ddp_equals_single_process(tmp_path):
-    """SandwichDDP on a one-process gloo group: the same log vars and the
-    same update as the plain model."""
+def test_algorithm_ddp_equals_single_process(tmp_path):
+    """AlgorithmDDP on a one-process gloo group: the same log vars and the
+    same update as the plain algorithm."""
     import torch.distributed as dist
+    from mmengine.registry import MODEL_WRAPPERS as ROOT_WRAPPERS
 
-    from mmecmt.models.wrappers import SandwichDDP
+    from mmecmt.models.wrappers import AlgorithmDDP, SandwichDDP
+    from mmecmt.registry import MODEL_WRAPPERS
+    # the older name: an alias, registered and importable (old configs)
+    assert SandwichDDP is AlgorithmDDP
+    assert MODEL_WRAPPERS.get('SandwichDDP') is AlgorithmDDP
+    assert ROOT_WRAPPERS.get('mmecmt.models.wrappers.SandwichDDP') is \
+        AlgorithmDDP
     assert not dist.is_initialized()
     dist.init_process_group(
         'gloo', init_method=f'file://{osp.join(tmp_path, "pg")}', rank=0,
         world_size=1)
     try:
         plain = build_model()
-        wrapped = SandwichDDP(copy.deepcopy(plain), device_ids=None,
-                              broadcast_buffers=False,
-                              find_unused_parameters=True)
+        wrapped = AlgorithmDDP(copy.deepcopy(plain), device_ids=None,
+                               broadcast_buffers=False,
+                               find_unused_parameters=True)
         set_iteration(2)
         outs = []
         for model in (plain, wrapped):
@@ -369,8 +407,10 @@ def test_sandwich_ddp_equals_single_process(tmp_path):
                              wrapped.module.parameters()):
             assert torch.allclose(p, q, atol=1e-6), n
         assert wrapped.module.subnet == MAX
-        with pytest.raises(TypeError, match='sandwich_step'):
-            SandwichDDP(nn.Linear(2, 2), device_ids=None)
+        with pytest.raises(TypeError, match='wraps a training algorithm'):
+            AlgorithmDDP(nn.Linear(2, 2), device_ids=None)
+        with pytest.raises(TypeError, match='got SlimMultiTaskEncoderDecoder'):
+            AlgorithmDDP(build_arch(), device_ids=None)
         # CIKDHook refuses a plain DDP wrapper (it would train max only)
         from types import SimpleNamespace
 
@@ -381,7 +421,7 @@ def test_sandwich_ddp_equals_single_process(tmp_path):
         plain_ddp = MMDistributedDataParallel(
             copy.deepcopy(plain), device_ids=None,
             find_unused_parameters=True)
-        with pytest.raises(TypeError, match='wrappers.SandwichDDP'):
+        with pytest.raises(TypeError, match='wrappers.AlgorithmDDP'):
             CIKDHook().before_train(SimpleNamespace(model=plain_ddp))
     finally:
         dist.destroy_process_group()
@@ -391,27 +431,32 @@ def test_real_ecmt_config_builds_and_trains_one_step():
     """configs/ecmt/synthscenes_mbv2.py with SlimMobileNetV2 and
     SlimDeepLabV3PlusTaskHead: one sandwich step on a 32 x 32 batch."""
     from mmengine.config import Config
+
+    from mmecmt.models.algorithms import SandwichAlgorithm
     cfg = Config.fromfile(
         osp.join(osp.dirname(__file__), '..', 'configs', 'ecmt',
                  'synthscenes_mbv2.py'))
-    assert cfg.model_wrapper_cfg.type == 'mmecmt.models.wrappers.SandwichDDP'
+    assert cfg.model_wrapper_cfg.type == \
+        'mmecmt.models.wrappers.AlgorithmDDP'
     assert cfg.val_cfg.type == 'SubnetValLoop'
     # half width (as the tiny baseline config) to keep the test quick
-    cfg.model.backbone.widen_factor = 0.5
-    for task in cfg.model.tasks.values():
+    arch = cfg.model.architecture
+    arch.backbone.widen_factor = 0.5
+    for task in arch.tasks.values():
         task.head.update(in_channels=(16, 160), channels=16, c1_channels=8)
-    cfg.model.tasks.semseg.num_classes = 3
-    cfg.model.sandwich.num_random = 1
+    arch.tasks.semseg.num_classes = 3
+    cfg.model.sampler.num_random = 1
     model = MODELS.build(cfg.model)
+    assert isinstance(model, SandwichAlgorithm)
     assert list(model.search_space.encoder) == [
         'conv1', 'layer1', 'layer2', 'layer3', 'layer4', 'layer5', 'layer6',
         'layer7'
     ]
     assert model.search_space.decoders['sal'] == (0.25, 0.5, 0.75, 1.0)
     # CI-KD on the levels the DeepLabv3+ heads read (in_index (0, 3))
-    assert model.cikd_level_indices(4) == (0, 3)
+    assert model.distiller.level_indices(4) == (0, 3)
     model.set_subnet('min')
-    feats = model.eval().extract_feat(torch.zeros(1, 3, 32, 32))
+    feats = model.eval().architecture.extract_feat(torch.zeros(1, 3, 32, 32))
     # half-width MobileNetV2 outputs 16, 16, 48, 160 channels; at ratio 0.5
     # (divisor 8): 8, 8, 24, 80
     assert [f.shape[1] for f in feats] == [8, 8, 24, 80]
@@ -447,7 +492,7 @@ def test_real_ecmt_config_builds_and_trains_one_step():
 
 def test_ecmt_configs_and_wrapper_cfg_survive_runner_setup(monkeypatch):
     """The no-CI-KD ablation differs only in distillation, and
-    prepare_runner_cfg keeps the SandwichDDP wrapper type on CPU."""
+    prepare_runner_cfg keeps the AlgorithmDDP wrapper type on CPU."""
     from mmengine.config import Config
 
     import mmecmt.utils.runner_setup as runner_setup
@@ -455,10 +500,12 @@ def test_ecmt_configs_and_wrapper_cfg_survive_runner_setup(monkeypatch):
     full = Config.fromfile(osp.join(config_dir, 'synthscenes_mbv2.py'))
     plain = Config.fromfile(osp.join(config_dir,
                                      'synthscenes_mbv2_no_cikd.py'))
-    assert plain.model.distill is None and plain.custom_hooks == []
-    assert full.model.distill.type == 'CIKDLoss'
+    assert plain.model.distiller is None and plain.custom_hooks == []
+    assert full.model.type == plain.model.type == 'SandwichAlgorithm'
+    assert full.model.distiller.loss.type == 'CIKDLoss'
+    assert full.model.distiller.levels is None
     assert [h.type for h in full.custom_hooks] == ['CIKDHook']
-    for key in ('backbone', 'tasks', 'search_space', 'sandwich'):
+    for key in ('architecture', 'sampler'):
         assert plain.model[key] == full.model[key], key
     for key in ('train_dataloader', 'train_cfg', 'optim_wrapper',
                 'param_scheduler', 'val_cfg', 'model_wrapper_cfg'):
@@ -477,13 +524,13 @@ def test_ecmt_configs_and_wrapper_cfg_survive_runner_setup(monkeypatch):
     full.launcher = 'pytorch'
     runner_setup.prepare_runner_cfg(full)
     assert full.model_wrapper_cfg == dict(
-        type='mmecmt.models.wrappers.SandwichDDP', broadcast_buffers=False,
+        type='mmecmt.models.wrappers.AlgorithmDDP', broadcast_buffers=False,
         find_unused_parameters=True, device_ids=None)
 
 
 def test_torchrun_two_processes_train_ecmt(tiny_synth_root, tmp_path):
     """tools/train.py with the tiny ECMT config on two CPU processes:
-    SandwichDDP trains, SubnetValLoop validates max and min."""
+    AlgorithmDDP trains, SubnetValLoop validates max and min."""
     from conftest import run_tool, tiny_data_options
     work = str(tmp_path / 'work')
     proc = run_tool([

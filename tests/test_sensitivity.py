@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from conftest import run_tool, tiny_data_options
 
-from mmecmt.evaluation.control.plots import plot_width_effects
 from mmecmt.search.predictor import AccuracyPredictor
-from mmecmt.search.sensitivity import (effective_entries, entry_names,
+from mmecmt.search.sensitivity import (effective_entries,
                                        equal_macs_ranking,
-                                       pairwise_order_accuracy, width_effects)
+                                       pairwise_order_accuracy,
+                                       plot_width_effects, width_effects)
 from mmecmt.search.session import predictor_store_path
 from mmecmt.search.space import SearchSpace
 from mmecmt.search.subnet_evaluator import EvaluatedSubnetStore
@@ -42,11 +42,11 @@ def test_width_effects_recovers_a_linear_truth():
     assert c0['e3'] == 0.0 and c1['e3'] == 0.0
     assert out['r2'] == pytest.approx(dict(t0=1.0, t1=1.0))
     effects = dict(coefficients=dict(
-        t0={'encoder.a': 0.05, 'encoder.b': -0.3, 'decoder.t0': 0.9},
-        t1={'encoder.a': 0.09, 'encoder.b': 0.0, 'decoder.t0': 0.0}))
+        t0={'encoder.a': 0.05, 'encoder.b': -0.3, 'decoders.t0': 0.9},
+        t1={'encoder.a': 0.09, 'encoder.b': 0.0, 'decoders.t0': 0.0}))
     assert effective_entries(effects, 0.1) == ['encoder.b']
     assert effective_entries(effects, 0.1, prefix=None) == [
-        'encoder.b', 'decoder.t0']
+        'encoder.b', 'decoders.t0']
 
 
 def test_width_effects_errors():
@@ -143,8 +143,8 @@ def test_store_entries_round_trip_and_errors(tmp_path):
 
 def test_plot_width_effects_writes_a_png(tmp_path):
     path = plot_width_effects(
-        dict(t0={'encoder.a': 0.5, 'decoder.t0': -1.0},
-             t1={'encoder.a': 0.0, 'decoder.t0': 0.2}),
+        dict(t0={'encoder.a': 0.5, 'decoders.t0': -1.0},
+             t1={'encoder.a': 0.0, 'decoders.t0': 0.2}),
         str(tmp_path / 'fig' / 'effects.png'))
     with open(path, 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
@@ -188,7 +188,7 @@ def test_predictor_sensitivity_tool(tiny_synth_root, tiny_ecmt_checkpoint,
     result = json.load(open(osp.join(out, 'sensitivity.json')))
     assert result['num_subnets'] == 30
     effects = result['width_effects']
-    assert list(effects['coefficients']['semseg']) == entry_names(space)
+    assert tuple(effects['coefficients']['semseg']) == space.entry_names()
     assert effects['coefficients']['semseg']['encoder.layer2'] == \
         pytest.approx(1.0)
     assert effects['r2']['semseg'] == pytest.approx(1.0)

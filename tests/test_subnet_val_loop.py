@@ -59,15 +59,19 @@ class ToyDataset(Dataset):
 
 
 MODEL = dict(
-    type='SlimMultiTaskEncoderDecoder',
-    backbone=dict(type='ToyStageBackbone'),
-    tasks={t: dict(TASKS[t], head=dict(type='ToyStageHead', in_index=None))
-           for t in TASKS},
-    search_space=dict(encoder=dict(choices=(0.5, 1.0)),
-                      decoder=dict(choices=(0.25, 1.0))),
-    sandwich=dict(num_random=1, seed=0),
-    distill=dict(type='CIKDLoss', distance='mse'),
-    data_preprocessor=dict(type='MultiTaskDataPreProcessor'))
+    type='SandwichAlgorithm',
+    architecture=dict(
+        type='SlimMultiTaskEncoderDecoder',
+        backbone=dict(type='ToyStageBackbone'),
+        tasks={
+            t: dict(TASKS[t], head=dict(type='ToyStageHead', in_index=None))
+            for t in TASKS
+        },
+        search_space=dict(encoder=dict(choices=(0.5, 1.0)),
+                          decoder=dict(choices=(0.25, 1.0))),
+        data_preprocessor=dict(type='MultiTaskDataPreProcessor')),
+    sampler=dict(num_random=1, seed=0),
+    distiller=dict(loss=dict(type='CIKDLoss', distance='mse')))
 
 
 def loader(n, seed):
@@ -264,3 +268,90 @@ def test_bad_loop_arguments(tmp_path):
                             calibrate_bn=dict(images=4))
     with pytest.raises(ValueError, match=r"unknown keys \['images'\]"):
         runner.val_loop
+
+
+# ----------------------------------------------------------------------
+# logging: the short table after the loop; the quiet subnet evaluator
+# ----------------------------------------------------------------------
+def test_loop_logs_a_short_table_of_subnets_macs_and_metrics(tmp_path,
+                                                            monkeypatch):
+    from mmecmt.engine.loops import subnet_val_loop
+    logged = []
+    monkeypatch.setattr(subnet_val_loop, 'print_log',
+                        lambda msg, **kwargs: logged.append(str(msg)))
+    runner = make_runner(tmp_path, log_macs=True)
+    runner._test_loop = dict(type='SubnetTestLoop', subnets=('max', 'min'),
+                             calibrate_bn=None, macs_input_shape=(H, W))
+    metrics = runner.test()
+    tables = [m for m in logged if m.startswith('Subnets evaluated')]
+    assert len(tables) == 1
+    lines = tables[0].splitlines()
+    print(tables[0])
+    assert lines[0] == f'Subnets evaluated (MACs at {H}x{W}):'
+    assert max(len(line) for line in lines) < 120
+    header = next(line for line in lines if 'subnet' in line)
+    assert 'MACs' in header and 'semseg mIoU' in header
+    assert 'depth rmse (lower better)' in header
+    from mmecmt.search.budget import format_macs
+    for name in ('max', 'min'):
+        row = next(line for line in lines if f'| {name} ' in line)
+        assert format_macs(metrics[f'{name}/macs']) in row
+        assert f'{metrics[f"{name}/semseg/mIoU"]:.4f}' in row
+        assert f'{metrics[f"{name}/depth/rmse"]:.4f}' in row
+
+
+class _Records:
+    """Collects the records of mmengine's current logger at INFO level."""
+
+    def __enter__(self):
+        import logging
+        from mmengine.logging import MMLogger
+        self.logger = MMLogger.get_current_instance()
+        self.level = self.logger.level
+        self.logger.setLevel(logging.INFO)
+        self.records = []
+        self.handler = logging.Handler()
+        self.handler.emit = lambda record: self.records.append(
+            record.getMessage())
+        self.logger.addHandler(self.handler)
+        return self.records
+
+    def __exit__(self, *exc):
+        self.logger.removeHandler(self.handler)
+        self.logger.setLevel(self.level)
+
+
+def test_subnet_evaluator_many_at_once_equals_one_by_one(tmp_path):
+    from mmecmt.search.subnet_evaluator import SubnetEvaluator
+    runner = make_runner(tmp_path)
+    model = runner.model
+    perturb_bn(model)
+    model.set_subnet('max')
+    bn_before = save_bn_state(model)
+    calib = Runner.build_dataloader(
+        dict(loader(8, seed=0),
+             sampler=dict(type='DefaultSampler', shuffle=True)), seed=0)
+    val = Runner.build_dataloader(loader(4, seed=1))
+    space = model.search_space
+    specs = [space.sample('min'), space.sample('random', 1),
+             space.sample('max'), space.sample('random', 2)]
+    evaluator = SubnetEvaluator(
+        model, val, dict(type='MultiTaskMetric', tasks=TASKS),
+        BNCalibrator(model, calib, num_images=4, show_progress=False))
+    with _Records() as records:
+        many = evaluator.evaluate_many(specs)
+    assert not any('semseg' in r for r in records)  # no metrics table
+    one_by_one = [evaluator.evaluate(s) for s in specs]
+    assert many == one_by_one  # exactly
+    assert many[0] != many[2]
+    assert evaluator.scores_many(specs)[1] == evaluator.scores(specs[1])
+    assert model.subnet == space.sample('max')
+    assert_bn_equal(bn_before, model)
+    # quiet=False keeps the metric's table
+    loud = SubnetEvaluator(model, val, dict(type='MultiTaskMetric',
+                                            tasks=TASKS), quiet=False)
+    with _Records() as records:
+        loud.evaluate(specs[0])
+    assert any('semseg' in r and 'mIoU' in r for r in records)
+    with pytest.raises(ValueError, match='no subnets'):
+        evaluator.evaluate_many([])

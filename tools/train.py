@@ -55,6 +55,32 @@ def parse_args():
     return args
 
 
+def is_algorithm_cfg(model_cfg) -> bool:
+    """Whether ``model_cfg`` builds a training algorithm
+    (:class:`~mmecmt.models.algorithms.BaseAlgorithm`)."""
+    from mmecmt.models.algorithms import BaseAlgorithm
+    from mmecmt.registry import MODELS
+    model_type = model_cfg.get('type') if hasattr(model_cfg, 'get') else None
+    if isinstance(model_type, str):
+        model_type = MODELS.get(model_type)
+    return isinstance(model_type, type) and issubclass(model_type,
+                                                       BaseAlgorithm)
+
+
+def default_algorithm_wrapper(cfg) -> None:
+    """Distributed training of an algorithm without a ``model_wrapper_cfg``:
+    wrap it in ``AlgorithmDDP`` (mmengine's default DDP wrapper would run
+    one forward of the algorithm's loss per step instead of the algorithm's
+    own training step)."""
+    if cfg.get('launcher', 'none') != 'none' and \
+            cfg.get('model_wrapper_cfg') is None and \
+            is_algorithm_cfg(cfg.model):
+        cfg.model_wrapper_cfg = dict(
+            type='mmecmt.models.wrappers.AlgorithmDDP',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+
+
 def main():
     args = parse_args()
     register_all_modules(init_default_scope=False)
@@ -77,6 +103,7 @@ def main():
         cfg.resume = True
         cfg.load_from = args.resume
 
+    default_algorithm_wrapper(cfg)
     prepare_runner_cfg(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -12,20 +12,24 @@ with read_base():
     from .._base_.ecmt_runtime import *  # noqa: F401,F403
 
 model = dict(
-    type='SlimMultiTaskEncoderDecoder',
-    data_preprocessor=cifar_data_preprocessor,
-    backbone=dict(type='SlimResNetCIFAR', depth=18, out_indices=(3, ),
-                  divisor=8),
-    tasks={
-        task: dict(kind='classification', num_classes=5,
-                   head=dict(type='SlimClsTaskHead', in_channels=512,
-                             channels=256, in_index=-1))
-        for task in cifar_tasks
-    },
-    search_space=dict(
-        encoder=dict(
-            choices=(0.5, 0.625, 0.75, 0.875, 1.0),
-            stages=('stem', 'layer1', 'layer2', 'layer3', 'layer4')),
-        decoder=dict(choices=(0.25, 0.5, 0.75, 1.0))),
-    sandwich=dict(num_random=2, seed=0),
-    distill=dict(type='CIKDLoss', distance='mse', loss_weight=1.0))
+    type='SandwichAlgorithm',
+    architecture=dict(
+        type='SlimMultiTaskEncoderDecoder',
+        data_preprocessor=cifar_data_preprocessor,
+        backbone=dict(type='SlimResNetCIFAR', depth=18, out_indices=(3, ),
+                      divisor=8),
+        tasks={
+            task: dict(kind='classification', num_classes=5,
+                       head=dict(type='SlimClsTaskHead', in_channels=512,
+                                 channels=256, in_index=-1))
+            for task in cifar_tasks
+        },
+        search_space=dict(
+            encoder=dict(
+                choices=(0.5, 0.625, 0.75, 0.875, 1.0),
+                stages=('stem', 'layer1', 'layer2', 'layer3', 'layer4')),
+            decoder=dict(choices=(0.25, 0.5, 0.75, 1.0)))),
+    sampler=dict(num_random=2, seed=0),
+    distiller=dict(
+        loss=dict(type='CIKDLoss', distance='mse', loss_weight=1.0),
+        levels=None))

@@ -1,6 +1,6 @@
 # ECMT on NYUD-v2 (semseg, depth, normals): slimmable MobileNetV2 + three
 # slimmable DeepLabv3+ heads, 40k iterations of the sandwich rule with CI-KD.
-# For ImageNet initialisation set model.backbone.init_cfg =
+# For ImageNet initialisation set model.architecture.backbone.init_cfg =
 # dict(type='Pretrained', checkpoint=<mmpretrain mobilenet_v2 checkpoint>,
 # prefix='backbone.'): SlimMobileNetV2's keys are mmpretrain's.
 from mmengine.config import read_base
@@ -18,13 +18,15 @@ train_dataloader.dataset.update(tasks=ecmt_tasks)
 val_dataloader.dataset.update(tasks=ecmt_tasks)
 test_dataloader = val_dataloader
 model = dict(
-    type='SlimMultiTaskEncoderDecoder',
-    data_preprocessor=data_preprocessor,
-    backbone=backbone,
-    tasks={
-        task: dict(nyud_task_info[task], head=real_data_head)
-        for task in ecmt_tasks
-    },
-    search_space=search_space,
-    sandwich=sandwich,
-    distill=distill)
+    type='SandwichAlgorithm',
+    architecture=dict(
+        type='SlimMultiTaskEncoderDecoder',
+        data_preprocessor=data_preprocessor,
+        backbone=backbone,
+        tasks={
+            task: dict(nyud_task_info[task], head=real_data_head)
+            for task in ecmt_tasks
+        },
+        search_space=search_space),
+    sampler=sandwich_sampler,
+    distiller=cikd_distiller)

@@ -6,11 +6,11 @@ with read_base():
     from .nyud_mbv2 import *  # noqa: F401,F403
     from .._base_.models.ecmt_r34_deeplabv3plus import *  # noqa: F401,F403
 
-# (assigned, not `model.update(...)`: update would merge the new backbone
-# into the MobileNetV2 one)
-model.backbone = backbone
-model.tasks = {
+# (assigned, not `update(...)`: update would merge the new backbone into the
+# MobileNetV2 one)
+model.architecture.backbone = backbone
+model.architecture.tasks = {
     task: dict(nyud_task_info[task], head=real_data_head)
     for task in ecmt_tasks
 }
-model.search_space = search_space
+model.architecture.search_space = search_space

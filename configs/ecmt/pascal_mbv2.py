@@ -11,13 +11,15 @@ with read_base():
     from .._base_.ecmt_runtime import *  # noqa: F401,F403
 
 model = dict(
-    type='SlimMultiTaskEncoderDecoder',
-    data_preprocessor=data_preprocessor,
-    backbone=backbone,
-    tasks={
-        task: dict(pascal_task_info[task], head=real_data_head)
-        for task in pascal_tasks
-    },
-    search_space=search_space,
-    sandwich=sandwich,
-    distill=distill)
+    type='SandwichAlgorithm',
+    architecture=dict(
+        type='SlimMultiTaskEncoderDecoder',
+        data_preprocessor=data_preprocessor,
+        backbone=backbone,
+        tasks={
+            task: dict(pascal_task_info[task], head=real_data_head)
+            for task in pascal_tasks
+        },
+        search_space=search_space),
+    sampler=sandwich_sampler,
+    distiller=cikd_distiller)

@@ -1,8 +1,8 @@
 # `synthscenes_mbv2.py` trained 4x longer: 2000 iterations (16 epochs of the
 # 1000 SynthScenes training images instead of 4), the same warm-up and
 # polynomial decay stretched to the new length. For studying how much the
-# encoder widths matter once the supernet is trained further (README,
-# "A longer-trained supernet").
+# encoder widths matter once the supernet is trained further
+# (docs/results/longer_training.md).
 from mmengine.config import read_base
 
 with read_base():

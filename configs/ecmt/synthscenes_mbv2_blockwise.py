@@ -13,8 +13,8 @@ with read_base():
 # the expanding blocks of MobileNetV2's standard arch (layer1 has none)
 mbv2_blocks = dict(layer2=2, layer3=3, layer4=4, layer5=3, layer6=3,
                    layer7=1)
-model.backbone.update(block_widths=True)
-model.search_space.encoder.update(
+model.architecture.backbone.update(block_widths=True)
+model.architecture.search_space.encoder.update(
     stages=tuple(search_space['encoder']['stages']) + tuple(
         f'{stage}.{index}' for stage, num in mbv2_blocks.items()
         for index in range(num)))

@@ -9,8 +9,8 @@ with read_base():
     from .._base_.datasets.synthscenes_tiny import *  # noqa: F401,F403
 
 # (variables from read_base are copies inside `model`: edit `model` itself)
-model.backbone.update(widen_factor=0.5)
-model.tasks = {
+model.architecture.backbone.update(widen_factor=0.5)
+model.architecture.tasks = {
     task: dict(
         synth_task_info[task],
         head=dict(dense_head, in_channels=(16, 160), channels=16,

@@ -1,4 +1,5 @@
 from .architectures import *  # noqa: F401,F403
+from .algorithms import *  # noqa: F401,F403
 from .backbones import *  # noqa: F401,F403
 from .data_preprocessor import MultiTaskDataPreProcessor
 from .heads import *  # noqa: F401,F403

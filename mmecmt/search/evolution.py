@@ -38,7 +38,7 @@ from typing import Callable, Dict, List, Mapping, Tuple, Union
 import numpy as np
 
 from .budget import check_feasible
-from .space import SearchSpace, SubnetSpec
+from .space import SearchSpace, SubnetSpec, match_choice
 
 MacsFn = Callable[[SubnetSpec], int]
 FitnessFn = Callable[[List[SubnetSpec]], np.ndarray]
@@ -75,32 +75,22 @@ def _check_budget(budget) -> float:
 
 class _Genome:
     """Choice indices ``(E,)`` over the search space's entries (encoder
-    stages, then decoders), and the conversions to / from specs."""
+    stages, then decoders: :meth:`SearchSpace.entries`), and the
+    conversions to / from specs."""
 
     def __init__(self, search_space: SearchSpace):
-        self.names = ([('encoder', k) for k in search_space.encoder] +
-                      [('decoders', k) for k in search_space.decoders])
-        self.choices = [search_space.encoder[k]
-                        for k in search_space.encoder] + [
-                            search_space.decoders[k]
-                            for k in search_space.decoders]
+        self.search_space = search_space
+        entries = search_space.entries()
+        self.names = [(part, name) for part, name, _ in entries]
+        self.choices = [choices for _, _, choices in entries]
         self.num_choices = np.array([len(c) for c in self.choices])
-        self._num_encoder = len(search_space.encoder)
 
     def to_spec(self, genome: np.ndarray) -> SubnetSpec:
-        values = [c[i] for c, i in zip(self.choices, genome.tolist())]
-        n = self._num_encoder
-        return SubnetSpec(
-            {name: v for (_, name), v in zip(self.names[:n], values[:n])},
-            {name: v for (_, name), v in zip(self.names[n:], values[n:])})
+        return self.search_space.spec_at(genome.tolist())
 
     def index(self, entry: int, ratio: float) -> int:
-        for i, c in enumerate(self.choices[entry]):
-            if abs(c - ratio) < 1e-9:
-                return i
         part, name = self.names[entry]
-        raise ValueError(f'{part}[{name!r}] = {ratio} is not a valid width; '
-                         f'choices are {list(self.choices[entry])}')
+        return self.search_space.choice_index(f'{part}.{name}', ratio)
 
 
 class EvolutionSearcher:
@@ -390,21 +380,14 @@ def uniform_width_spec(search_space: SearchSpace, ratio: float) -> SubnetSpec:
     """Every encoder stage and every decoder at width ``ratio``, which must
     be a choice of each of them (else ValueError naming those that lack
     it; see :func:`uniform_level_spec` for lists that differ)."""
-    lacking = [f'{part}[{name!r}]' for part, space in (
-        ('encoder', search_space.encoder), ('decoders', search_space.decoders))
-               for name, choices in space.items()
-               if not any(abs(c - ratio) < 1e-9 for c in choices)]
+    entries = search_space.entries()
+    indices = [match_choice(choices, ratio) for _, _, choices in entries]
+    lacking = [f'{part}[{name!r}]'
+               for (part, name, _), i in zip(entries, indices) if i is None]
     if lacking:
         raise ValueError(f'width {ratio} is not a choice of {lacking}; use '
                          'uniform_level_spec for choice lists that differ')
-    return SubnetSpec({k: c for k, c in _closest(search_space.encoder, ratio)},
-                      {k: c for k, c in _closest(search_space.decoders,
-                                                 ratio)})
-
-
-def _closest(space: Mapping[str, tuple], ratio: float):
-    for name, choices in space.items():
-        yield name, min(choices, key=lambda c: abs(c - ratio))
+    return search_space.spec_at(indices)
 
 
 def num_uniform_levels(search_space: SearchSpace) -> int:

@@ -53,7 +53,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
 from mmecmt.utils.flops import full_input_shape
-from .space import SearchSpace, SubnetSpec
+from .space import SearchSpace, SubnetSpec, match_choices
 
 SpecLike = Union[SubnetSpec, Mapping]
 
@@ -530,13 +530,9 @@ class MacsModel:
                              'depend on the input size)')
         self.search_space = search_space
         self.input_shape = tuple(int(s) for s in input_shape)
-        self._entries: List[Tuple[str, str, Tuple[float, ...]]] = [
-            ('encoder', name, choices)
-            for name, choices in search_space.encoder.items()
-        ] + [('decoders', name, choices)
-             for name, choices in search_space.decoders.items()]
-        self.entry_names = tuple(f'{part}.{name}'
-                                 for part, name, _ in self._entries)
+        self._entries: List[Tuple[str, str, Tuple[float, ...]]] = \
+            search_space.entries()
+        self.entry_names = search_space.entry_names()
         self._n_encoder = len(search_space.encoder)
         self._n_decoders = len(search_space.decoders)
         self._choice_index = [{c: i for i, c in enumerate(choices)}
@@ -727,13 +723,9 @@ class MacsModel:
                             for name, index in self._decoder_lookup]
             except KeyError:
                 pass
-        self.search_space.validate(spec)  # names the bad entry
-        return [  # valid up to float tolerance
-            min(range(len(choices)),
-                key=lambda i, v=(spec.encoder if part == 'encoder' else
-                                 spec.decoders)[name], c=choices:
-                abs(c[i] - v)) for part, name, choices in self._entries
-        ]
+        # not exactly a choice: within the tolerance, or raises naming the
+        # bad entry
+        return self.search_space.indices_of(spec)
 
     def _macs_of_indices(self, indices: Sequence[int]) -> int:
         total = self._constant
@@ -768,9 +760,8 @@ class MacsModel:
                 f'(entries {list(self.entry_names)}), got {encoded.shape}')
         indices = np.empty(encoded.shape, dtype=np.int64)
         for k, (_, _, choices) in enumerate(self._entries):
-            dist = np.abs(encoded[:, k:k + 1] - np.asarray(choices)[None])
-            indices[:, k] = dist.argmin(1)
-            bad = dist.min(1) > 1e-9
+            indices[:, k] = match_choices(choices, encoded[:, k])
+            bad = indices[:, k] < 0
             if bad.any():
                 row = int(np.flatnonzero(bad)[0])
                 raise ValueError(

@@ -44,7 +44,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from .space import SearchSpace, SubnetSpec
+from .space import SearchSpace, SubnetSpec, match_choices
 
 PREDICTOR_KINDS = ('ridge', 'mlp')
 #: the ridge weights ``alpha='auto'`` chooses from (10^-4 ... 10^4).
@@ -121,14 +121,8 @@ class AccuracyPredictor:
         self.epochs = int(epochs)
         self.lr = float(lr)
         self.fingerprint = search_space_fingerprint(search_space)
-        self._names = ([('encoder', k) for k in search_space.encoder] +
-                       [('decoders', k) for k in search_space.decoders])
-        choices = [search_space.encoder[k] for k in search_space.encoder] + [
-            search_space.decoders[k] for k in search_space.decoders]
-        # per feature, its choices (a single choice repeated: the nearest-
-        # choice lookup in encode() needs two)
-        self._column_choices = [np.array(c if len(c) > 1 else c * 2)
-                                for c in choices]
+        self._names = search_space.entry_names()
+        self._column_choices = [c for _, _, c in search_space.entries()]
         self.params: Optional[Dict[str, np.ndarray]] = None
         self._quadratic = None  # ridge weights folded for predict()
         #: ``{task: (min, max)}`` of the training scores (fitness scaling).
@@ -170,13 +164,7 @@ class AccuracyPredictor:
         x = np.asarray(rows, dtype=np.float64).reshape(len(rows),
                                                        self.num_features)
         for col, choices in enumerate(self._column_choices):
-            # nearest choice of every row (choices ascending)
-            index = np.searchsorted(choices, x[:, col]).clip(
-                1, len(choices) - 1)
-            lower, upper = choices[index - 1], choices[index]
-            gap = np.minimum(np.abs(x[:, col] - lower),
-                             np.abs(x[:, col] - upper))
-            invalid = ~(gap <= 1e-9)  # NaN widths are invalid too
+            invalid = match_choices(choices, x[:, col]) < 0  # NaN too
             if invalid.any():
                 row = int(np.flatnonzero(invalid)[0])
                 space.validate(specs[row])

@@ -9,7 +9,7 @@ measured one (on the seed-0 SynthScenes supernet, evolution's picks are
 predicted +0.03 to +0.10 above random search's picks and measure the same),
 and a better optimiser gains nothing over random search.
 
-:class:`PredictorRefiner` (ours; REFERENCE.md only fixes "a few hundred
+:class:`PredictorRefiner` (ours; the ECMT paper only fixes "a few hundred
 random subnets that were actually evaluated") closes that loop, as
 predictor-guided NAS does: ``rounds`` times,
 

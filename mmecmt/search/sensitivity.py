@@ -20,25 +20,23 @@ under a budget can gain over drawing subnets at random:
   per task and for a preference-weighted fitness. Ordering by MACs (the
   larger predicted better) is reported beside it: 0.5 means no better than
   a coin.
+
+:func:`plot_width_effects` draws the effects as a heat map.
 """
-from typing import Callable, Dict, Mapping, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-from .space import SearchSpace, SubnetSpec
+from ..evaluation.control.plots import DPI, save_figure
+from .space import SubnetSpec
 
 
 def _zscore(a: np.ndarray) -> np.ndarray:
     """Columns of ``a`` (N, K) to zero mean and unit std (constant: 0)."""
     std = a.std(axis=0)
     return (a - a.mean(axis=0)) / np.where(std > 1e-12, std, np.inf)
-
-
-def entry_names(search_space: SearchSpace) -> list:
-    """``['encoder.<stage>', ..., 'decoder.<task>', ...]`` in
-    :meth:`SearchSpace.encode` order."""
-    return ([f'encoder.{k}' for k in search_space.encoder] +
-            [f'decoder.{k}' for k in search_space.decoders])
 
 
 def width_effects(x: np.ndarray, y: np.ndarray, names: Sequence[str],
@@ -48,7 +46,8 @@ def width_effects(x: np.ndarray, y: np.ndarray, names: Sequence[str],
     Args:
         x: ``(N, D)`` width ratios of N evaluated subnets.
         y: ``(N, T)`` higher-is-better scores.
-        names: the D entry names; tasks: the T task names.
+        names: the D entry names (:meth:`SearchSpace.entry_names`);
+            tasks: the T task names.
 
     Returns:
         ``dict(coefficients={task: {name: coef}}, r2={task: R^2})``: the
@@ -204,5 +203,50 @@ def effective_entries(effects: Mapping, threshold: float = 0.1,
             max(abs(c[n]) for c in coefficients.values()) >= threshold]
 
 
-__all__ = ['entry_names', 'width_effects', 'pairwise_order_accuracy',
-           'equal_macs_ranking', 'effective_entries']
+def plot_width_effects(coefficients: Mapping[str, Mapping[str, float]],
+                       path: str, title: Optional[str] = None) -> str:
+    """Heat map of standardised width effects: one row per task, one column
+    per search-space entry (:func:`width_effects`), blue for positive, red
+    for negative, each cell labelled with its value.
+
+    Args:
+        coefficients: ``{task: {entry: coefficient}}``, every task with the
+            same entries.
+        path: PNG file to write (folders are created).
+        title: figure title; default names what the cells are.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ValueError: no task.
+    """
+    tasks = list(coefficients)
+    if not tasks:
+        raise ValueError('no tasks to plot')
+    names = list(coefficients[tasks[0]])
+    grid = np.array([[coefficients[t][n] for n in names] for t in tasks])
+    scale = max(float(np.abs(grid).max()), 1e-12)
+    fig = Figure(figsize=(max(4.0, 0.55 * len(names) + 2.0),
+                          0.45 * len(tasks) + 2.2), dpi=DPI,
+                 layout='constrained')
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    image = ax.imshow(grid, cmap='RdBu', vmin=-scale, vmax=scale,
+                      aspect='auto')
+    ax.set_xticks(range(len(names)), names, rotation=60, ha='right',
+                  fontsize=8)
+    ax.set_yticks(range(len(tasks)), tasks, fontsize=9)
+    for (row, col), value in np.ndenumerate(grid):
+        ax.text(col, row, f'{value:.2f}', ha='center', va='center',
+                fontsize=7,
+                color='white' if abs(value) > 0.6 * scale else 'black')
+    fig.colorbar(image, ax=ax, shrink=0.8,
+                 label='score std per width std')
+    ax.set_title(title or 'standardised effect of each width on each task',
+                 fontsize=10)
+    return save_figure(fig, path)
+
+
+__all__ = ['width_effects', 'pairwise_order_accuracy',
+           'equal_macs_ranking', 'effective_entries', 'plot_width_effects']

@@ -232,12 +232,16 @@ class SearchSession:
     # ------------------------------------------------------------------
     # accuracy predictor
     # ------------------------------------------------------------------
-    def load_or_build_predictor(self, cache: str, key: str,
-                                num_subnets: int = 200,
-                                holdout_fraction: float = HOLDOUT_FRACTION,
-                                seed: int = 0, refine_rounds: int = 0,
-                                refine_subnets: int = DEFAULT_REFINE_SUBNETS,
-                                store: Optional[str] = None) -> dict:
+    def load_or_build_predictor(
+            self, cache: str, key: str, num_subnets: Optional[int] = None,
+            holdout_fraction: float = HOLDOUT_FRACTION, seed: int = 0,
+            refine_rounds: int = 0,
+            refine_subnets: int = DEFAULT_REFINE_SUBNETS,
+            store: Optional[str] = None,
+            calib_images: Optional[int] = None,
+            edge_matching: Optional[str] = 'default',
+            num_workers: Optional[int] = None,
+            group_size: Optional[int] = None) -> dict:
         """Load the predictor from ``cache`` (refused unless its ``key``
         matches), or evaluate ``num_subnets`` random subnets + max + min on
         the held-out training split, report the predictor's quality on
@@ -250,20 +254,59 @@ class SearchSession:
         refinement rounds in sub-folders): an interrupted build resumes
         there, and processes building the same cache share the subnets.
 
+        Defaults (None) are those of
+        :mod:`~mmecmt.search.subnet_evaluator`: ``num_subnets``
+        :data:`DEFAULT_PREDICTOR_SUBNETS`. Measurement of each subnet: BN
+        statistics from ``calib_images`` training images (default
+        :data:`PREDICTOR_CALIB_IMAGES`, at most the session's
+        ``calib_images``), scores on the held-out split with the val
+        metric, its edge matching replaced by ``edge_matching``
+        (``'default'``: :data:`PREDICTOR_EDGE_MATCHING`; None: as
+        configured); ``num_workers`` processes of one thread each (default
+        :data:`DEFAULT_PREDICTOR_WORKERS`), ``group_size`` subnets per
+        calibration pass (:data:`DEFAULT_PREDICTOR_GROUP`); neither of the
+        last two changes any score (:func:`evaluate_subnets`).
+
+        A loaded predictor fitted on another number of subnets than
+        ``num_subnets + 2`` (without refinement) is used, with a warning
+        naming the cache to delete.
+
         Returns:
             Information for the report (cache, loaded, num_train, quality,
             refinement, build_seconds).
         """
+        import logging
+        from .subnet_evaluator import (DEFAULT_PREDICTOR_GROUP,
+                                       DEFAULT_PREDICTOR_SUBNETS,
+                                       DEFAULT_PREDICTOR_WORKERS,
+                                       PREDICTOR_CALIB_IMAGES,
+                                       PREDICTOR_EDGE_MATCHING,
+                                       with_edge_matching)
         check_refinement(refine_rounds, refine_subnets)
+        if num_subnets is None:
+            num_subnets = DEFAULT_PREDICTOR_SUBNETS
+        if edge_matching == 'default':
+            edge_matching = PREDICTOR_EDGE_MATCHING
+        num_workers = int(num_workers or DEFAULT_PREDICTOR_WORKERS)
+        group_size = int(group_size or DEFAULT_PREDICTOR_GROUP)
         if osp.isfile(cache):
             self.predictor = AccuracyPredictor.load(cache, self.search_space,
                                                     key=key)
+            num_train = self.predictor.num_train
             print_log(f'Loaded the accuracy predictor from {cache} (fitted '
-                      f'on {self.predictor.num_train} subnets)',
-                      logger='current')
-            return dict(cache=cache, loaded=True,
-                        num_train=self.predictor.num_train)
+                      f'on {num_train} subnets)', logger='current')
+            asked = int(num_subnets) + 2
+            if num_train < asked or (not refine_rounds
+                                     and num_train != asked):
+                print_log(
+                    f'The cached predictor was fitted on {num_train} '
+                    f'subnets, not the {asked} asked ({num_subnets} random '
+                    f'+ max + min): it is used as it is; delete {cache} to '
+                    'rebuild it', logger='current', level=logging.WARNING)
+            return dict(cache=cache, loaded=True, num_train=num_train)
         t0 = time.perf_counter()
+        calib_images = int(calib_images or min(PREDICTOR_CALIB_IMAGES,
+                                               self.calib_images))
         train_cfg = self.cfg.train_dataloader
         dataset = DATASETS.build(dict(train_cfg.dataset, pipeline=[]))
         calib_idx, holdout_idx = holdout_split(len(dataset),
@@ -276,22 +319,37 @@ class SearchSession:
             pipeline=self.cfg.val_dataloader.dataset.pipeline)
         eval_cfg['batch_size'] = self.cfg.val_dataloader.get('batch_size', 1)
         eval_loader = Runner.build_dataloader(eval_cfg, seed=self.seed)
-        print_log(
-            f'Building the accuracy predictor: {num_subnets} random subnets'
-            ' + max + min, each BN-recalibrated on training images '
-            f'[0, {len(calib_idx)}) and evaluated on the held-out training '
-            f'images [{holdout_idx[0]}, {holdout_idx[-1] + 1})',
-            logger='current')
         evaluator = SubnetEvaluator(
-            self.model, eval_loader, self.cfg.val_evaluator,
-            BNCalibrator(self.model, calib_loader,
-                         num_images=self.calib_images, show_progress=False))
+            self.model, eval_loader,
+            with_edge_matching(self.cfg.val_evaluator, edge_matching),
+            BNCalibrator(self.model, calib_loader, num_images=calib_images,
+                         show_progress=False))
         # evaluated subnets are kept next to the cache: an interrupted build
         # resumes, and concurrent builds of one checkpoint share the work
         store = store or osp.splitext(cache)[0] + '_subnets'
+        protocol = dict(calib_images=calib_images,
+                        holdout_fraction=float(holdout_fraction),
+                        edge_matching=evaluator.edge_matching,
+                        seed=int(seed))
+        subnet_store = EvaluatedSubnetStore.for_protocol(store, protocol)
+        store = subnet_store.root
+        num_total = int(num_subnets) + 2
+        num_stored = subnet_store.num_done(num_total)
+        print_log(
+            f'Building the accuracy predictor (first use of this checkpoint'
+            f'): {num_total} subnets (max, min and {num_subnets} random), '
+            f'each BN-recalibrated on {calib_images} of the training images '
+            f'[0, {len(calib_idx)}) and scored on the held-out training '
+            f'images [{holdout_idx[0]}, {holdout_idx[-1] + 1}) (edge '
+            f'matching: {evaluator.edge_matching}); {num_workers} '
+            f'process(es), {group_size} subnets per calibration pass. '
+            f'{num_stored} of them are already evaluated in {store}. The '
+            'time estimate follows the first subnets; the predictor will be '
+            f'cached at {cache}', logger='current')
         specs, scores = build_predictor_dataset(
             evaluator, self.search_space, num_subnets, seed=seed,
-            store=EvaluatedSubnetStore(store))
+            store=subnet_store, group_size=group_size,
+            num_workers=num_workers)
         quality = self._predictor_quality(specs, scores, seed)
 
         def search_fn(predictor, pref, budget):
@@ -302,9 +360,11 @@ class SearchSession:
         def evaluate_fn(new_specs, round_index):
             folder = osp.join(store, f'refine_n{num_subnets}_k'
                               f'{refine_subnets}_round{round_index}')
-            return evaluate_subnets(evaluator, new_specs,
-                                    store=EvaluatedSubnetStore(folder),
-                                    label=f'refine {round_index + 1}')
+            return evaluate_subnets(
+                evaluator, new_specs,
+                store=EvaluatedSubnetStore(folder, protocol=protocol),
+                label=f'refine {round_index + 1}', group_size=group_size,
+                num_workers=num_workers)
 
         refiner = PredictorRefiner(
             lambda s, y: self.new_predictor().fit(s, y),
@@ -314,8 +374,8 @@ class SearchSession:
         self.predictor, specs, scores, history = refiner.run(specs, scores)
         self.predictor.save(cache, key=key)
         seconds = time.perf_counter() - t0
-        print_log(f'Saved the accuracy predictor to {cache} ({seconds:.1f} '
-                  's)', logger='current')
+        print_log(f'Saved the accuracy predictor to {cache} (built in '
+                  f'{seconds / 60:.1f} min)', logger='current')
         return dict(cache=cache, loaded=False, num_train=len(specs),
                     quality=quality, refinement=history,
                     build_seconds=seconds)
@@ -325,13 +385,41 @@ class SearchSession:
         """:meth:`load_or_build_predictor` with the checkpoint's cache
         (:func:`predictor_cache_path`, keyed by its sha256) and subnet store
         (:func:`predictor_store_path`) in ``work_dir``; ``kwargs`` go to
-        :meth:`load_or_build_predictor`."""
+        :meth:`load_or_build_predictor`.
+
+        A predictor built with other settings than the defaults (number of
+        subnets, seed, calibration images, held-out fraction, edge matching)
+        gets a cache file of its own (the settings' hash in its name), so
+        asking for another size builds that size. Its subnets go to the
+        same store when they are measured the same way (the random subnets
+        of a seed are the same for every size: only the missing ones are
+        evaluated), else to a sub-folder ``protocol_<hash>`` of it
+        (:meth:`EvaluatedSubnetStore.for_protocol`).
+        """
+        from .subnet_evaluator import (DEFAULT_PREDICTOR_SUBNETS,
+                                       PREDICTOR_EDGE_MATCHING)
         sha = sha256_of(checkpoint)
+        if kwargs.get('num_subnets') is None:
+            kwargs.pop('num_subnets', None)
+        if kwargs.get('edge_matching', '') == 'default':
+            kwargs.pop('edge_matching')
+        build = dict(num_subnets=int(kwargs.get('num_subnets',
+                                                DEFAULT_PREDICTOR_SUBNETS)),
+                     seed=int(kwargs.get('seed', 0)),
+                     calib_images=kwargs.get('calib_images'),
+                     holdout_fraction=float(kwargs.get('holdout_fraction',
+                                                       HOLDOUT_FRACTION)),
+                     edge_matching=kwargs.get('edge_matching',
+                                              PREDICTOR_EDGE_MATCHING))
+        defaults = dict(num_subnets=DEFAULT_PREDICTOR_SUBNETS, seed=0,
+                        calib_images=None, holdout_fraction=HOLDOUT_FRACTION,
+                        edge_matching=PREDICTOR_EDGE_MATCHING)
+        changed = {k: v for k, v in build.items() if v != defaults[k]}
         cache = predictor_cache_path(work_dir, sha,
                                      kwargs.get('refine_rounds', 0),
                                      kwargs.get('refine_subnets',
                                                 DEFAULT_REFINE_SUBNETS),
-                                     self.predictor_cfg)
+                                     dict(self.predictor_cfg, **changed))
         return self.load_or_build_predictor(
             cache, sha, store=predictor_store_path(work_dir, sha), **kwargs)
 
@@ -342,22 +430,38 @@ class SearchSession:
 
     def _predictor_quality(self, specs, scores, seed) -> Optional[dict]:
         """Spearman / Kendall per task of a predictor fitted without a
-        random :data:`QUALITY_FRACTION` of the subnets, on those."""
+        random :data:`QUALITY_FRACTION` of the subnets, on those; a warning
+        when they are fewer than :data:`MIN_QUALITY_SUBNETS` (rank
+        correlations of a handful of points mean little)."""
+        import logging
+        import math
+        from .subnet_evaluator import MIN_QUALITY_SUBNETS
         order = np.random.default_rng(seed).permutation(len(specs))
         num_test = max(1, int(round(QUALITY_FRACTION * len(specs))))
         test, train = order[:num_test], order[num_test:]
         if len(train) < 2:
+            print_log(f'Predictor quality not measured: {len(specs)} '
+                      'evaluated subnets are too few to hold any out',
+                      logger='current', level=logging.WARNING)
             return None
         probe = self.new_predictor().fit(
             [specs[i] for i in train], {t: v[train]
                                         for t, v in scores.items()})
         quality = probe.evaluate([specs[i] for i in test],
                                  {t: v[test] for t, v in scores.items()})
-        print_log('Predictor quality on %d held-out subnets: %s' % (
-            len(test), ', '.join(
-                f'{t}: spearman={q["spearman"]:.3f} '
-                f'kendall={q["kendall"]:.3f}' for t, q in quality.items())),
-            logger='current')
+        print_log('Predictor quality on %d held-out subnets (fitted on the '
+                  'other %d): %s' % (len(test), len(train), ', '.join(
+                      f'{t}: spearman={q["spearman"]:.3f} '
+                      f'kendall={q["kendall"]:.3f}'
+                      for t, q in quality.items())), logger='current')
+        if num_test < MIN_QUALITY_SUBNETS:
+            need = math.ceil(MIN_QUALITY_SUBNETS / QUALITY_FRACTION) - 2
+            print_log(
+                f'These correlations come from only {num_test} held-out '
+                f'subnets (fewer than {MIN_QUALITY_SUBNETS}): too few to '
+                'judge the predictor; build it on at least '
+                f'--predictor-subnets {need} to measure it',
+                logger='current', level=logging.WARNING)
         return quality
 
     # ------------------------------------------------------------------
@@ -377,7 +481,7 @@ class SearchSession:
         encoder stages), so that the MACs follow the budget. The default
         0.9 keeps room for the preference at the largest budget (1.0 would
         make every 1.0x request the largest subnet); 0 disables it (the
-        search alone). Ours: REFERENCE.md leaves unspent budget open.
+        search alone). Ours: the ECMT paper leaves unspent budget open.
 
         Raises:
             ValueError: unknown mode, a preference that is not a

@@ -4,14 +4,57 @@ A :class:`SubnetSpec` is the explicit, serialisable description of one
 subnet: a width ratio per encoder stage and per task decoder. The
 :class:`SearchSpace` knows the valid choices; it samples, validates and
 encodes specs, and knows nothing of tensors.
+
+The search space's *entries* are its encoder stages, then its task
+decoders, in that order (the order of :meth:`SearchSpace.encode`, of the
+MACs tables, of the predictor's features and of the evolution genome); an
+entry is named ``'encoder.<stage>'`` or ``'decoders.<task>'`` after the
+:class:`SubnetSpec` field that holds it (:meth:`SearchSpace.entry_names`).
+A width ratio *is* a choice when it lies within :data:`CHOICE_TOLERANCE` of
+it (:func:`match_choice`, :func:`match_choices`).
 """
 import json
 from dataclasses import dataclass, field
-from typing import Dict, Mapping, Sequence, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 SAMPLE_MODES = ('max', 'min', 'random')
+#: the :class:`SubnetSpec` fields of the entries, in entry order.
+ENTRY_PARTS = ('encoder', 'decoders')
+#: the largest distance at which a width ratio is still a given choice:
+#: ratios that went through JSON, products such as ``0.5 * 3 / 2`` or a
+#: float32 round trip differ from the choice in the last bits, while
+#: distinct choices are orders of magnitude further apart.
+CHOICE_TOLERANCE = 1e-9
+
+
+def match_choice(choices: Sequence[float], ratio: float) -> Optional[int]:
+    """Index of the choice ``ratio`` is (within :data:`CHOICE_TOLERANCE`),
+    or None when it is none of them (NaN included)."""
+    for i, c in enumerate(choices):
+        if abs(c - ratio) <= CHOICE_TOLERANCE:
+            return i
+    return None
+
+
+def match_choices(choices: Sequence[float], ratios) -> np.ndarray:
+    """Vectorised :func:`match_choice`.
+
+    Args:
+        choices: ``(C,)`` width choices.
+        ratios: ``(N,)`` width ratios.
+
+    Returns:
+        ``(N,)`` int64: the index of the choice each ratio is, -1 where it
+        is none (NaN included).
+    """
+    ratios = np.asarray(ratios, dtype=np.float64)
+    dist = np.abs(ratios[..., None] -
+                  np.asarray(choices, dtype=np.float64))  # (N, C)
+    index = dist.argmin(axis=-1)
+    nearest = np.take_along_axis(dist, index[..., None], axis=-1)[..., 0]
+    return np.where(nearest <= CHOICE_TOLERANCE, index, -1)
 
 
 @dataclass(frozen=True)
@@ -114,9 +157,52 @@ class SearchSpace:
         return SubnetSpec({k: pick(v) for k, v in self.encoder.items()},
                           {k: pick(v) for k, v in self.decoders.items()})
 
-    def validate(self, spec: SubnetSpec) -> SubnetSpec:
-        """Return ``spec`` if every entry is a valid choice, else raise a
-        ValueError naming the bad entry and its valid choices."""
+    # ------------------------------------------------------------------
+    # entries
+    # ------------------------------------------------------------------
+    def entries(self) -> List[Tuple[str, str, Tuple[float, ...]]]:
+        """``(part, name, choices)`` of every entry in :meth:`encode`
+        order: the encoder stages (part ``'encoder'``), then the task
+        decoders (part ``'decoders'``)."""
+        return ([('encoder', k, v) for k, v in self.encoder.items()] +
+                [('decoders', k, v) for k, v in self.decoders.items()])
+
+    def entry_names(self) -> Tuple[str, ...]:
+        """``('encoder.<stage>', ..., 'decoders.<task>', ...)`` in
+        :meth:`encode` order."""
+        return tuple(f'{part}.{name}' for part, name, _ in self.entries())
+
+    def choices_of(self, entry: str) -> Tuple[float, ...]:
+        """The choices of the entry named ``entry`` (``'encoder.<stage>'``
+        or ``'decoders.<task>'``); ValueError naming the valid entries."""
+        part, _, name = entry.partition('.')
+        choices = getattr(self, part).get(name) if part in ENTRY_PARTS \
+            else None
+        if choices is None:
+            raise ValueError(f'unknown search-space entry {entry!r}; the '
+                             f'entries are {list(self.entry_names())}')
+        return choices
+
+    def choice_index(self, entry: str, ratio: float) -> int:
+        """Index of ``ratio`` among the choices of ``entry`` (an entry name,
+        see :meth:`entry_names`), within :data:`CHOICE_TOLERANCE`.
+
+        Raises:
+            ValueError: an unknown entry, or a ratio that is not one of its
+                choices (naming both and the valid choices).
+        """
+        choices = self.choices_of(entry)
+        index = match_choice(choices, ratio)
+        if index is None:
+            part, _, name = entry.partition('.')
+            raise ValueError(f'subnet {part}[{name!r}] = {ratio} is not a '
+                             f'valid width; choices are {list(choices)}')
+        return index
+
+    def indices_of(self, spec: SubnetSpec) -> List[int]:
+        """Choice index of every entry of ``spec``, in :meth:`entries`
+        order; ValueError naming the first missing, unknown or invalid
+        entry."""
         for part, space, given in (('encoder', self.encoder, spec.encoder),
                                    ('decoders', self.decoders,
                                     spec.decoders)):
@@ -126,11 +212,35 @@ class SearchSpace:
                 raise ValueError(
                     f'subnet {part}: missing {missing}, unknown {extra}; '
                     f'expected exactly {list(space)}')
-            for name, ratio in given.items():
-                if not any(abs(ratio - c) < 1e-9 for c in space[name]):
-                    raise ValueError(
-                        f'subnet {part}[{name!r}] = {ratio} is not a valid '
-                        f'width; choices are {list(space[name])}')
+        return [self.choice_index(f'{part}.{name}',
+                                  getattr(spec, part)[name])
+                for part, name, _ in self.entries()]
+
+    def spec_at(self, indices: Sequence[int]) -> SubnetSpec:
+        """The subnet whose entry ``e`` takes its choice ``indices[e]``
+        (:meth:`entries` order; the inverse of :meth:`indices_of`).
+
+        Raises:
+            ValueError: not one index per entry, or an index out of its
+                entry's range.
+        """
+        entries = self.entries()
+        if len(indices) != len(entries):
+            raise ValueError(f'spec_at needs {len(entries)} choice indices '
+                             f'(one per entry), got {len(indices)}')
+        values = {part: {} for part in ENTRY_PARTS}
+        for (part, name, choices), i in zip(entries, indices):
+            if not 0 <= i < len(choices):
+                raise ValueError(
+                    f'{part}[{name!r}]: choice index {i} out of range '
+                    f'[0, {len(choices) - 1}]')
+            values[part][name] = choices[i]
+        return SubnetSpec(values['encoder'], values['decoders'])
+
+    def validate(self, spec: SubnetSpec) -> SubnetSpec:
+        """Return ``spec`` if every entry is a valid choice, else raise a
+        ValueError naming the bad entry and its valid choices."""
+        self.indices_of(spec)
         return spec
 
     def encode(self, spec: SubnetSpec) -> np.ndarray:

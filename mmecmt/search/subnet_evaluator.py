@@ -13,10 +13,23 @@ other, first indices. :func:`build_predictor_dataset` evaluates the max, the
 min and ``num_random`` random subnets and returns their higher-is-better
 primary scores (lower-is-better metrics such as depth rmse or the normals'
 mean angle are negated).
+
+Speed (:func:`evaluate_subnets`): subnets are evaluated in groups of
+``group_size``, each group's BN statistics computed in one pass over the
+calibration images
+(:func:`~mmecmt.models.slimmable.multi_bn_calibration.calibrate_subnets`,
+exactly the per-subnet statistics) and the group scored in one pass over the
+evaluation images; ``num_workers`` processes (forked, one thread each) share
+the list through an :class:`EvaluatedSubnetStore`. A subnet's scores do not
+depend on the group it was in nor on the process that measured it.
 """
+import contextlib
 import copy
+import hashlib
 import json
+import logging
 import math
+import multiprocessing
 import os
 import sys
 import time
@@ -25,10 +38,12 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import torch
 from mmengine.evaluator import Evaluator
+from mmengine.logging import MMLogger
 
 from mmecmt.models.slimmable.bn_calibration import (BNCalibrator,
                                                     load_bn_state,
                                                     save_bn_state)
+from mmecmt.models.slimmable.multi_bn_calibration import calibrate_subnets
 from mmecmt.evaluation.functional.delta_m import (PRIMARY_METRICS,
                                                   extract_primary_scores,
                                                   task_kind)
@@ -36,6 +51,60 @@ from .space import SearchSpace, SubnetSpec
 
 #: default fraction of the training set held out for the predictor.
 HOLDOUT_FRACTION = 0.1
+#: random subnets (besides max and min) a predictor is fitted on by default.
+DEFAULT_PREDICTOR_SUBNETS = 200
+#: BN-calibration images of each predictor subnet (at most the session's).
+PREDICTOR_CALIB_IMAGES = 256
+#: edge matching of the held-out scores (None: the val metric's own).
+PREDICTOR_EDGE_MATCHING: Optional[str] = None
+#: processes measuring predictor subnets at once (one thread each).
+DEFAULT_PREDICTOR_WORKERS = 2
+#: subnets BN-calibrated and scored together in one pass over the images.
+DEFAULT_PREDICTOR_GROUP = 8
+#: fewest held-out subnets whose rank correlations are worth printing
+#: without a warning.
+MIN_QUALITY_SUBNETS = 20
+
+
+def with_edge_matching(evaluator_cfg, edge_matching: Optional[str]):
+    """A copy of a val-evaluator config (a dict or a list of dicts) whose
+    ``MultiTaskMetric`` entries use ``edge_matching``; None: unchanged.
+
+    Raises:
+        ValueError: ``edge_matching`` is not one of the metric's options.
+    """
+    if edge_matching is None:
+        return evaluator_cfg
+    if edge_matching not in ('one_to_one', 'distance_transform'):
+        raise ValueError(f"edge_matching must be 'one_to_one' or "
+                         f"'distance_transform', got {edge_matching!r}")
+
+    def one(cfg):
+        cfg = copy.deepcopy(dict(cfg))
+        if str(cfg.get('type', '')).split('.')[-1] == 'MultiTaskMetric':
+            cfg['edge_matching'] = edge_matching
+        return cfg
+
+    if isinstance(evaluator_cfg, Mapping):
+        return one(evaluator_cfg)
+    return [one(c) for c in evaluator_cfg]
+
+
+@contextlib.contextmanager
+def quiet_info_logs():
+    """Drop INFO (and lower) records of mmengine's current logger inside the
+    block, e.g. the per-task metrics table ``MultiTaskMetric`` logs after
+    each evaluation; warnings and errors still pass."""
+    logger = MMLogger.get_current_instance()
+
+    def keep(record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+    logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        logger.removeFilter(keep)
 
 
 def holdout_split(num_samples: int, fraction: float = HOLDOUT_FRACTION
@@ -96,10 +165,13 @@ class SubnetEvaluator:
             or a list of them, as ``val_evaluator`` in a config.
         calibrator: recalibrates the BN statistics of each subnet; None
             evaluates with the stored statistics.
+        quiet: drop the metrics' INFO logs (``MultiTaskMetric``'s table of
+            every task's metrics, ~10 lines per subnet); the caller reports.
     """
 
     def __init__(self, model, dataloader, evaluator_cfg,
-                 calibrator: Optional[BNCalibrator] = None):
+                 calibrator: Optional[BNCalibrator] = None,
+                 quiet: bool = True):
         self.model = model
         self.dataloader = dataloader
         self.evaluator = evaluator_cfg if isinstance(
@@ -108,6 +180,7 @@ class SubnetEvaluator:
         if dataset is not None and hasattr(dataset, 'metainfo'):
             self.evaluator.dataset_meta = dataset.metainfo
         self.calibrator = calibrator
+        self.quiet = bool(quiet)
         self.kinds = {name: task_kind(name, spec)
                       for name, spec in model.task_specs.items()}
         metric = self.evaluator.metrics[0]
@@ -131,18 +204,68 @@ class SubnetEvaluator:
                 outputs = model.val_step(data)
                 self.evaluator.process(data_samples=outputs, data_batch=data)
                 num += len(outputs)
-            return dict(self.evaluator.evaluate(num))
+            return self._finish(self.evaluator, num)
         finally:
             load_bn_state(model, bn_state)
             model.set_subnet(active)
             model.train(was_training)
 
-    def scores(self, spec: SubnetSpec) -> Dict[str, float]:
-        """``{task: higher-is-better primary score}`` of ``spec``."""
-        metrics = self.evaluate(spec)
+    def _finish(self, evaluator: Evaluator, num: int) -> Dict[str, float]:
+        with quiet_info_logs() if self.quiet else contextlib.nullcontext():
+            return dict(evaluator.evaluate(num))
+
+    @torch.no_grad()
+    def evaluate_many(self, specs: Sequence[SubnetSpec]
+                      ) -> List[Dict[str, float]]:
+        """:meth:`evaluate` of every spec, with one pass over the
+        calibration images (:func:`calibrate_subnets`) and one over the
+        evaluation images for all of them: each batch runs through the
+        subnets in turn, each with its own BN statistics. The result equals
+        ``[self.evaluate(s) for s in specs]``."""
+        specs = list(specs)
+        if not specs:
+            raise ValueError('evaluate_many: no subnets to evaluate')
+        model = self.model
+        active = model.subnet
+        bn_state = save_bn_state(model)
+        was_training = model.training
+        evaluators = [self.evaluator] + [copy.deepcopy(self.evaluator)
+                                         for _ in specs[1:]]
+        try:
+            if self.calibrator is not None:
+                states = calibrate_subnets(self.calibrator, specs)
+            else:
+                states = [bn_state] * len(specs)
+            model.eval()
+            num = 0
+            for data in self.dataloader:
+                for spec, state, evaluator in zip(specs, states, evaluators):
+                    model.set_subnet(spec)
+                    load_bn_state(model, state)
+                    outputs = model.val_step(data)
+                    evaluator.process(data_samples=outputs, data_batch=data)
+                num += len(outputs)
+            return [self._finish(e, num) for e in evaluators]
+        finally:
+            load_bn_state(model, bn_state)
+            model.set_subnet(active)
+            model.train(was_training)
+
+    def _higher_is_better(self, metrics: Mapping[str, float]
+                          ) -> Dict[str, float]:
         primary = extract_primary_scores(metrics, self.kinds,
                                          edge_matching=self.edge_matching)
         return higher_is_better(primary, self.kinds)
+
+    def scores(self, spec: SubnetSpec) -> Dict[str, float]:
+        """``{task: higher-is-better primary score}`` of ``spec``."""
+        return self._higher_is_better(self.evaluate(spec))
+
+    def scores_many(self, specs: Sequence[SubnetSpec]
+                    ) -> List[Dict[str, float]]:
+        """:meth:`scores` of every spec, measured with
+        :meth:`evaluate_many`."""
+        return [self._higher_is_better(m) for m in self.evaluate_many(specs)]
 
 
 def predictor_subnets(search_space: SearchSpace, num_random: int,
@@ -169,11 +292,66 @@ class EvaluatedSubnetStore:
 
     Args:
         root: the folder (created).
+        protocol: how the scores are measured (JSON-serialisable, e.g. the
+            number of calibration images and the edge matching), kept in
+            ``<root>/protocol.json``: a folder holding subnets measured
+            otherwise is refused, so scores of two protocols never mix.
+            None: not recorded, not checked.
+
+    Raises:
+        ValueError: ``protocol`` differs from the folder's, or the folder
+            holds entries but no ``protocol.json`` (measured before the
+            protocol was recorded).
     """
 
-    def __init__(self, root: str):
+    def __init__(self, root: str, protocol: Optional[Mapping] = None):
         self.root = root
         os.makedirs(root, exist_ok=True)
+        self.protocol = None if protocol is None else json.loads(
+            json.dumps(dict(protocol), sort_keys=True))
+        if self.protocol is not None:
+            self._check_protocol()
+
+    @classmethod
+    def for_protocol(cls, root: str,
+                     protocol: Mapping) -> 'EvaluatedSubnetStore':
+        """The store of ``protocol`` at ``root``, or, when ``root`` holds
+        subnets measured otherwise (or before protocols were recorded), at
+        ``<root>/protocol_<sha256 of the protocol>[:8]``: measurements of
+        different protocols never mix, and none is lost."""
+        try:
+            return cls(root, protocol)
+        except ValueError:
+            text = json.dumps(dict(protocol), sort_keys=True)
+            digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+            return cls(os.path.join(root, f'protocol_{digest}'), protocol)
+
+    def _check_protocol(self) -> None:
+        path = os.path.join(self.root, 'protocol.json')
+        if os.path.isfile(path):
+            with open(path) as f:
+                recorded = json.load(f)
+            if recorded != self.protocol:
+                raise ValueError(
+                    f'{self.root} holds subnets measured with {recorded}, '
+                    f'not {self.protocol}: use another folder or delete it')
+            return
+        num = self.num_done()
+        if num:
+            raise ValueError(
+                f'{self.root} holds {num} evaluated subnets but no '
+                'protocol.json (measured by an older mmecmt, possibly with '
+                'other settings): delete the folder to rebuild')
+        tmp = f'{path}.{os.getpid()}.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(self.protocol, f, sort_keys=True)
+        os.replace(tmp, path)
+
+    def num_done(self, num_entries: Optional[int] = None) -> int:
+        """The number of finished entries (of the first ``num_entries``)."""
+        return sum(1 for name in os.listdir(self.root)
+                   if name.endswith('.json') and name[:-5].isdigit() and
+                   (num_entries is None or int(name[:-5]) < num_entries))
 
     def _path(self, index: int, suffix: str) -> str:
         return os.path.join(self.root, f'{index}.{suffix}')
@@ -281,43 +459,71 @@ class EvaluatedSubnetStore:
             pass
 
 
-def evaluate_subnets(evaluator: SubnetEvaluator, specs: Sequence[SubnetSpec],
-                     progress: bool = True,
-                     store: Optional[EvaluatedSubnetStore] = None,
-                     poll_seconds: float = 2.0,
-                     label: str = 'predictor') -> Dict[str, np.ndarray]:
-    """Higher-is-better scores of ``specs``, evaluated for real.
+def _format_scores(scores: Mapping[str, float]) -> str:
+    return ' '.join(f'{t}={v:.4g}' for t, v in scores.items())
 
-    With a ``store``, entry ``i`` of the store is ``specs[i]``: subnets
-    already evaluated there are read back, each new one is saved as soon as
-    it is scored, and subnets claimed by another live process are left to
-    it: this call waits for them at the end. Progress lines start with
-    ``[label]``.
 
-    Returns:
-        ``{task: (N,) higher-is-better primary scores}``, N = len(specs).
-    """
-    specs = list(specs)
-    if not specs:
-        raise ValueError('evaluate_subnets: no subnets to evaluate')
-    rows: List[Optional[Dict[str, float]]] = [None] * len(specs)
-    t0 = time.perf_counter()
-    done_here = 0
+def _format_seconds(seconds: float) -> str:
+    if seconds < 90:
+        return f'{seconds:.0f} s'
+    return f'{seconds / 60:.1f} min'
 
-    def report(i: int, how: str) -> None:
-        if not progress:
+
+class _Progress:
+    """One line per evaluated subnet, counting every process's subnets (the
+    store's), and an estimate of the whole after this process's first
+    group."""
+
+    def __init__(self, label: str, num: int, store, enabled: bool,
+                 num_workers: int, estimate: bool):
+        self.label, self.num, self.store = label, num, store
+        self.enabled, self.num_workers = enabled, num_workers
+        self.estimate = estimate
+        self.t0 = time.perf_counter()
+        self.start_done = self.done()
+        self.groups = 0
+
+    def done(self) -> int:
+        return 0 if self.store is None else self.store.num_done(self.num)
+
+    def group(self, indices: Sequence[int],
+              rows: Sequence[Mapping[str, float]], seconds: float,
+              local_done: int) -> None:
+        if not self.enabled:
             return
-        num_done = sum(r is not None for r in rows)
-        elapsed = time.perf_counter() - t0
-        eta = elapsed / max(done_here, 1) * (len(specs) - num_done)
-        print(f'[{label}] {how} subnet {i + 1} ({num_done}/{len(specs)} '
-              f'done, {elapsed:.1f} s, eta {eta:.1f} s): ' + ', '.join(
-                  f'{t}={v:.4g}' for t, v in rows[i].items()),
-              file=sys.stdout, flush=True)
+        elapsed = time.perf_counter() - self.t0
+        done = local_done if self.store is None else max(self.done(),
+                                                         local_done)
+        new = max(done - self.start_done, 1)
+        eta = elapsed / new * (self.num - done)
+        per = seconds / len(indices)
+        for i, row in zip(indices, rows):
+            print(f'[{self.label}] {done}/{self.num} done; subnet {i + 1}: '
+                  f'{_format_scores(row)} ({per:.1f} s/subnet, eta '
+                  f'{_format_seconds(eta)})', file=sys.stdout, flush=True)
+        self.groups += 1
+        if self.groups == 1 and self.estimate and done < self.num:
+            print(f'[{self.label}] estimated time for the remaining '
+                  f'{self.num - done} subnets: {_format_seconds(eta)} '
+                  f'({per:.1f} s per subnet and process, '
+                  f'{self.num_workers} process(es))', file=sys.stdout,
+                  flush=True)
 
-    waiting = True
-    while waiting:
-        waiting = False
+
+def _evaluate_part(evaluator: SubnetEvaluator, specs: List[SubnetSpec],
+                   store: Optional[EvaluatedSubnetStore], group_size: int,
+                   poll_seconds: float, progress: _Progress,
+                   wait: bool) -> List[Optional[Dict[str, float]]]:
+    """Evaluate the entries this process can claim, in groups; with
+    ``wait``, then wait for those that other processes hold (reaping
+    finished child processes, so that their stale claims are taken over).
+    Returns the rows (None: left to another process, only without
+    ``wait``)."""
+    rows: List[Optional[Dict[str, float]]] = [None] * len(specs)
+    local_done = 0
+    while True:
+        pending = False
+        group: List[int] = []
         for i, spec in enumerate(specs):
             if rows[i] is not None:
                 continue
@@ -326,15 +532,105 @@ def evaluate_subnets(evaluator: SubnetEvaluator, specs: Sequence[SubnetSpec],
                 if rows[i] is not None:
                     continue
                 if not store.claim(i):
-                    waiting = True  # another process evaluates it
+                    pending = True  # another process evaluates it
                     continue
-            rows[i] = evaluator.scores(spec)
-            done_here += 1
-            if store is not None:
-                store.save(i, spec, rows[i])
-            report(i, 'evaluated')
-        if waiting:
-            time.sleep(poll_seconds)
+            group.append(i)
+            if len(group) == group_size:
+                break
+        if group:
+            t0 = time.perf_counter()
+            many = getattr(evaluator, 'scores_many', None)
+            group_specs = [specs[i] for i in group]
+            new_rows = many(group_specs) if many is not None else [
+                evaluator.scores(spec) for spec in group_specs]
+            for i, row in zip(group, new_rows):
+                rows[i] = row
+                if store is not None:
+                    store.save(i, specs[i], row)
+            local_done += len(group)
+            progress.group(group, new_rows, time.perf_counter() - t0,
+                           local_done)
+            continue
+        if not pending or not wait:
+            return rows
+        multiprocessing.active_children()  # reap finished workers
+        time.sleep(poll_seconds)
+
+
+def _worker(evaluator, specs, store, group_size, poll_seconds, label,
+            num, enabled) -> None:
+    """A forked helper process: one thread, evaluates what it can claim."""
+    torch.set_num_threads(1)
+    progress = _Progress(label, num, store, enabled, 1, estimate=False)
+    _evaluate_part(evaluator, specs, store, group_size, poll_seconds,
+                   progress, wait=False)
+
+
+def evaluate_subnets(evaluator: SubnetEvaluator, specs: Sequence[SubnetSpec],
+                     progress: bool = True,
+                     store: Optional[EvaluatedSubnetStore] = None,
+                     poll_seconds: float = 2.0,
+                     label: str = 'predictor', group_size: int = 1,
+                     num_workers: int = 1) -> Dict[str, np.ndarray]:
+    """Higher-is-better scores of ``specs``, evaluated for real.
+
+    With a ``store``, entry ``i`` of the store is ``specs[i]``: subnets
+    already evaluated there are read back, each new one is saved as soon as
+    it is scored, and subnets claimed by another live process are left to
+    it: this call waits for them at the end. Each evaluated subnet prints
+    one progress line starting with ``[label]`` (done / total, the scores,
+    seconds per subnet, the remaining time); after the first group, an
+    estimate of the remaining time.
+
+    Args:
+        group_size: subnets calibrated and scored together
+            (:meth:`SubnetEvaluator.scores_many`; 1: one at a time).
+        num_workers: processes measuring at once (>= 2 needs a ``store``):
+            ``num_workers - 1`` helpers are forked (``fork`` start method),
+            each running one thread; this process works too and sets its
+            threads to 1 while they run (restored afterwards). A helper
+            that dies leaves its claims stale: they are taken over.
+
+    Returns:
+        ``{task: (N,) higher-is-better primary scores}``, N = len(specs).
+    """
+    specs = list(specs)
+    if not specs:
+        raise ValueError('evaluate_subnets: no subnets to evaluate')
+    for name, value in (('group_size', group_size),
+                        ('num_workers', num_workers)):
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise ValueError(f'{name} must be an integer >= 1, got '
+                             f'{value!r}')
+    if num_workers > 1 and store is None:
+        raise ValueError('num_workers > 1 needs a store: the processes '
+                         'share their subnets through it')
+    group_size, num_workers = int(group_size), int(num_workers)
+    report = _Progress(label, len(specs), store, progress, num_workers,
+                       estimate=True)
+    workers = []
+    num_threads = torch.get_num_threads()
+    if num_workers > 1 and report.start_done < len(specs):
+        torch.set_num_threads(1)
+        context = multiprocessing.get_context('fork')
+        for w in range(1, num_workers):
+            worker = context.Process(
+                target=_worker,  # not a daemon: it runs data workers
+                args=(evaluator, specs, store, group_size, poll_seconds,
+                      f'{label} w{w}', len(specs), progress))
+            worker.start()
+            workers.append(worker)
+    try:
+        rows = _evaluate_part(evaluator, specs, store, group_size,
+                              poll_seconds, report, wait=True)
+    except BaseException:
+        for worker in workers:
+            worker.terminate()
+        raise
+    finally:
+        for worker in workers:
+            worker.join()
+        torch.set_num_threads(num_threads)
     tasks = list(rows[0])
     return {t: np.array([r[t] for r in rows]) for t in tasks}
 
@@ -343,11 +639,13 @@ def build_predictor_dataset(evaluator: SubnetEvaluator,
                             search_space: SearchSpace, num_random: int,
                             seed: int = 0, progress: bool = True,
                             store: Optional[EvaluatedSubnetStore] = None,
-                            poll_seconds: float = 2.0
+                            poll_seconds: float = 2.0, group_size: int = 1,
+                            num_workers: int = 1
                             ) -> Tuple[List[SubnetSpec],
                                        Dict[str, np.ndarray]]:
     """Evaluate :func:`predictor_subnets` for real
-    (:func:`evaluate_subnets`).
+    (:func:`evaluate_subnets`, with its ``group_size`` and
+    ``num_workers``).
 
     Returns:
         ``(specs, scores)``: the ``N = num_random + 2`` subnets and
@@ -355,10 +653,15 @@ def build_predictor_dataset(evaluator: SubnetEvaluator,
     """
     specs = predictor_subnets(search_space, num_random, seed)
     return specs, evaluate_subnets(evaluator, specs, progress=progress,
-                                   store=store, poll_seconds=poll_seconds)
+                                   store=store, poll_seconds=poll_seconds,
+                                   group_size=group_size,
+                                   num_workers=num_workers)
 
 
-__all__ = ['HOLDOUT_FRACTION', 'holdout_split', 'subset_dataloader_cfg',
+__all__ = ['HOLDOUT_FRACTION', 'DEFAULT_PREDICTOR_SUBNETS',
+           'PREDICTOR_CALIB_IMAGES', 'PREDICTOR_EDGE_MATCHING',
+           'DEFAULT_PREDICTOR_WORKERS', 'DEFAULT_PREDICTOR_GROUP',
+           'MIN_QUALITY_SUBNETS', 'with_edge_matching', 'quiet_info_logs', 'holdout_split', 'subset_dataloader_cfg',
            'higher_is_better', 'SubnetEvaluator', 'predictor_subnets',
            'EvaluatedSubnetStore', 'evaluate_subnets',
            'build_predictor_dataset']

@@ -1,4 +1,4 @@
-"""Fixes for the known problems of the measured stack (REFERENCE.md §5).
+"""Fixes for the known problems of the pinned stack (docs/get_started.md).
 
 Both are applied by :func:`mmecmt.utils.register_all_modules`, so a user
 never has to know about them:

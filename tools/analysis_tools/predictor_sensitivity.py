@@ -32,12 +32,11 @@ import sys
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
-from mmecmt.evaluation.control.plots import plot_width_effects  # noqa: E402
 from mmecmt.search.preference import (parse_preference,  # noqa: E402
                                       uniform_preference)
 from mmecmt.search.sensitivity import (effective_entries,  # noqa: E402
-                                       entry_names, equal_macs_ranking,
-                                       width_effects)
+                                       equal_macs_ranking,
+                                       plot_width_effects, width_effects)
 from mmecmt.search.session import (SearchSession,  # noqa: E402
                                    predictor_store_path, sha256_of)
 from mmecmt.search.subnet_evaluator import EvaluatedSubnetStore  # noqa: E402
@@ -144,7 +143,8 @@ def run(args):
     macs = session.macs_model.batch(specs)
     x = session.new_predictor().encode(specs)
     y = [[scores[t][i] for t in tasks] for i in range(len(specs))]
-    effects = width_effects(x, y, entry_names(model.search_space), tasks)
+    effects = width_effects(x, y, model.search_space.entry_names(),
+                            tasks)
     effective = effective_entries(effects, EFFECT_THRESHOLD)
     ranking = equal_macs_ranking(specs, scores, macs, session.new_predictor,
                                  pref, tolerance=args.tolerance,

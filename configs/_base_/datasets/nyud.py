@@ -42,6 +42,7 @@ val_dataloader = dict(
         type=dataset_type, data_root=data_root, split='val',
         tasks=nyud_tasks, test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-# NYUD edges: tolerance 0.011 x image diagonal (REFERENCE.md §4)
+# NYUD edges: tolerance 0.011 x image diagonal (the NYUD-v2 setting of
+# MTI-Net / ATRC / Multi-Task-Learning-PyTorch)
 val_evaluator = dict(type='MultiTaskMetric', edge_max_dist=0.011)
 test_evaluator = val_evaluator

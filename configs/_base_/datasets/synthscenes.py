@@ -57,6 +57,7 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-# edge tolerance: 0.0075 x image diagonal (REFERENCE.md §4)
+# edge tolerance: 0.0075 x image diagonal (the BSDS / PASCAL-Context
+# setting of MTI-Net / ATRC / Multi-Task-Learning-PyTorch)
 val_evaluator = dict(type='MultiTaskMetric', edge_max_dist=0.0075)
 test_evaluator = val_evaluator

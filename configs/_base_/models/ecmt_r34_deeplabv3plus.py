@@ -1,8 +1,9 @@
 # ECMT supernet parts with a slimmable ResNet-34 encoder (mmseg's ResNetV1c:
 # deep stem; output stride 16 by dilating layer4) and the slimmable real-data
 # DeepLabv3+ head (low-level skip from layer1, ASPP on layer4). For ImageNet
-# initialisation set model.backbone.init_cfg = dict(type='Pretrained',
-# checkpoint=<a ResNetV1c-34 checkpoint>): the keys are mmseg's.
+# initialisation set model.architecture.backbone.init_cfg = dict(
+# type='Pretrained', checkpoint=<a ResNetV1c-34 checkpoint>): the keys are
+# mmseg's.
 from mmengine.config import read_base
 
 with read_base():

@@ -1,5 +1,6 @@
 """Runner hooks of mmecmt."""
 from .cikd_hook import CIKDHook
+from .scheduled_value_hook import ScheduledValueHook
 from .visualization_hook import MultiTaskVisualizationHook
 
-__all__ = ['MultiTaskVisualizationHook', 'CIKDHook']
+__all__ = ['MultiTaskVisualizationHook', 'ScheduledValueHook', 'CIKDHook']

@@ -1,17 +1,15 @@
-"""Schedule of the CI-KD loss weight of an ECMT supernet."""
-from typing import Optional
-
-from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
-
+"""Schedule of the CI-KD loss weight of ECMT's sandwich training."""
 from mmecmt.registry import HOOKS
+from .scheduled_value_hook import ScheduledValueHook
 
 CIKD_SCHEDULES = ('constant', 'linear')
 
 
 @HOOKS.register_module()
-class CIKDHook(Hook):
-    """Set ``model.cikd_weight`` before every training iteration.
+class CIKDHook(ScheduledValueHook):
+    """Set ``distill_weight`` of the
+    :class:`~mmecmt.models.algorithms.SandwichAlgorithm` before every
+    training iteration (a :class:`ScheduledValueHook`).
 
     Schedules, at iteration ``i`` (0-based):
 
@@ -21,16 +19,19 @@ class CIKDHook(Hook):
       ``weight`` over the first ``warmup_iters`` iterations.
 
     With ``warmup_iters=0`` both are ``weight`` throughout. The value is also
-    logged as ``train/cikd_weight``. ``weight=0`` (or ``distill=None`` in the
-    model and no hook) is the plain sandwich rule.
+    logged as ``train/cikd_weight``. ``weight=0`` (or ``distiller=None`` in
+    the algorithm and no hook) is the plain sandwich rule.
+
+    Before training it checks that the algorithm has a distiller (unless
+    ``weight=0``) and, under DDP, that the wrapper runs the algorithm's step
+    (:class:`~mmecmt.models.wrappers.AlgorithmDDP`): mmengine's own DDP
+    wrapper would train the largest subnet only.
 
     Args:
         weight: the CI-KD weight lambda after warm-up (>= 0).
         schedule: ``'constant'`` or ``'linear'``.
         warmup_iters: iterations of the warm-up (>= 0).
     """
-
-    priority = 'NORMAL'
 
     def __init__(self, weight: float = 1.0, schedule: str = 'constant',
                  warmup_iters: int = 0):
@@ -39,51 +40,45 @@ class CIKDHook(Hook):
         if schedule not in CIKD_SCHEDULES:
             raise ValueError(f'CIKDHook: unknown schedule {schedule!r}; '
                              f'valid: {CIKD_SCHEDULES}')
-        if int(warmup_iters) != warmup_iters or warmup_iters < 0:
-            raise ValueError('CIKDHook: warmup_iters must be an integer >= '
-                             f'0, got {warmup_iters!r}')
-        self.weight = float(weight)
-        self.schedule = schedule
-        self.warmup_iters = int(warmup_iters)
+        super().__init__(
+            name='distill_weight',
+            value=weight,
+            schedule=schedule,
+            warmup_iters=warmup_iters,
+            log_name='cikd_weight')
+
+    @property
+    def weight(self) -> float:
+        """The CI-KD weight lambda after warm-up."""
+        return self.value
 
     def weight_at(self, iteration: int) -> float:
         """The CI-KD weight at 0-based training iteration ``iteration``."""
-        if iteration >= self.warmup_iters:
-            return self.weight
-        if self.schedule == 'constant':
-            return 0.0
-        return self.weight * iteration / self.warmup_iters
+        return self.value_at(iteration)
 
-    @staticmethod
-    def _supernet(runner):
-        model = runner.model
-        if is_model_wrapper(model):
-            model = model.module
-        if not hasattr(model, 'cikd_weight'):
+    def target(self, runner):
+        from mmecmt.models.algorithms import algorithm_of
+        model = algorithm_of(runner.model)
+        if not hasattr(model, 'distill_weight'):
             raise TypeError(
-                f'CIKDHook needs a supernet with `cikd_weight` '
-                f'(SlimMultiTaskEncoderDecoder), got {type(model).__name__}')
-        return model
+                'CIKDHook needs a training algorithm with `distill_weight` '
+                f'(SandwichAlgorithm), got {type(model).__name__}')
+        return model, 'distill_weight'
 
     def before_train(self, runner) -> None:
-        model = self._supernet(runner)
-        if getattr(model, 'distill_loss', None) is None and self.weight > 0:
+        from mmengine.model import is_model_wrapper
+        model, _ = self.target(runner)
+        if getattr(model, 'distiller', None) is None and self.weight > 0:
             raise ValueError(
-                'CIKDHook is configured but the model has distill=None, so '
-                'there is no CI-KD loss to weight; remove the hook or set '
-                "model.distill=dict(type='CIKDLoss', ...)")
+                'CIKDHook is configured but the algorithm has distiller=None,'
+                ' so there is no CI-KD loss to weight; remove the hook or '
+                "set model.distiller=dict(loss=dict(type='CIKDLoss', ...))")
         wrapper = runner.model
         if is_model_wrapper(wrapper):
-            from mmecmt.models.wrappers import SandwichDDP
-            if not isinstance(wrapper, SandwichDDP):
+            from mmecmt.models.wrappers import AlgorithmDDP
+            if not isinstance(wrapper, AlgorithmDDP):
                 raise TypeError(
-                    f'the supernet is wrapped in {type(wrapper).__name__}, '
+                    f'the algorithm is wrapped in {type(wrapper).__name__}, '
                     'whose train_step trains only the current subnet; set '
                     'model_wrapper_cfg=dict(type='
-                    "'mmecmt.models.wrappers.SandwichDDP', ...)")
-
-    def before_train_iter(self, runner, batch_idx: int,
-                          data_batch: Optional[dict] = None) -> None:
-        weight = self.weight_at(runner.iter)
-        self._supernet(runner).cikd_weight = weight
-        runner.message_hub.update_scalar('train/cikd_weight', weight)
+                    "'mmecmt.models.wrappers.AlgorithmDDP', ...)")

@@ -16,9 +16,9 @@ import os.path as osp
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 
+from mmecmt.models.algorithms import architecture_of
 from mmecmt.registry import LOOPS
 from mmecmt.search.budget import (DEFAULT_MIN_UTILIZATION,
                                   check_utilization, format_macs)
@@ -123,8 +123,7 @@ class SubnetSearchLoop(BaseLoop):
     def run(self) -> Dict[str, Union[float, dict]]:
         runner = self.runner
         runner.call_hook('before_test')
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = architecture_of(runner.model)
         model.eval()
         session = SearchSession(runner.cfg, model,
                                 input_shape=self.input_shape,

@@ -14,11 +14,11 @@ from collections import OrderedDict
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.runner import TestLoop, ValLoop
 from mmengine.runner.loops import _parse_losses
 from torch.utils.data import DataLoader
 
+from mmecmt.models.algorithms import architecture_of
 from mmecmt.models.slimmable.bn_calibration import (
     BNCalibrator, calibration_dataloader_cfg, load_bn_state, save_bn_state)
 from mmecmt.registry import LOOPS
@@ -122,9 +122,7 @@ class SubnetEvaluationMixin:
 
     # ------------------------------------------------------------------
     def supernet(self):
-        model = self.runner.model
-        if is_model_wrapper(model):
-            model = model.module
+        model = architecture_of(self.runner.model)
         if not callable(getattr(model, 'set_subnet', None)):
             raise TypeError(
                 f'{type(self).__name__} evaluates subnets of a slimmable '
@@ -216,7 +214,50 @@ class SubnetEvaluationMixin:
         finally:
             model.set_subnet(active)
             load_bn_state(model, bn_state)
+        self.log_summary(model, all_metrics)
         return all_metrics
+
+    def log_summary(self, model, metrics: Mapping[str, float]) -> None:
+        """Log one short table of the evaluated subnets: a row per subnet,
+        its MACs and every task's primary metric (``max/semseg/mIoU``
+        ...), what the long one-line metric log of mmengine hides."""
+        from mmecmt.evaluation.functional.delta_m import (
+            PRIMARY_METRICS, primary_metric, task_kind)
+        from mmecmt.search.budget import format_macs
+        metric = self.evaluator.metrics[0] if self.evaluator.metrics else None
+        matching = getattr(metric, 'edge_matching', 'one_to_one')
+        columns = []  # (task, metric key, header)
+        for task, spec in getattr(model, 'task_specs', {}).items():
+            try:
+                kind = task_kind(task, spec)
+                key = primary_metric(kind, matching)
+            except ValueError:
+                continue
+            arrow = '(lower better)' if PRIMARY_METRICS[kind][1] else ''
+            columns.append((task, key, f'{task} {key} {arrow}'.strip()))
+        header = ['subnet', 'MACs'] + [c[2] for c in columns]
+        rows = []
+        for name, _ in self.subnets:
+            macs = metrics.get(f'{name}/macs')
+            row = [name, '-' if macs is None else format_macs(macs)]
+            for task, key, _ in columns:
+                value = metrics.get(f'{name}/{task}/{key}')
+                row.append('-' if value is None else f'{value:.4f}')
+            rows.append(row)
+        if not columns and all(r[1] == '-' for r in rows):
+            return
+        try:
+            from prettytable import PrettyTable
+            table = PrettyTable(header)
+            for row in rows:
+                table.add_row(row)
+            text = table.get_string()
+        except ImportError:  # pragma: no cover - prettytable comes with mmseg
+            text = '\n'.join(' | '.join(r) for r in [header] + rows)
+        shape = self.macs_input_shape or getattr(self._macs_model,
+                                                 'input_shape', None)
+        where = f' (MACs at {shape[-2]}x{shape[-1]})' if shape else ''
+        print_log(f'Subnets evaluated{where}:\n' + text, logger='current')
 
     def evaluate_active_subnet(self, loss_buffer: dict,
                                loss_prefix: str) -> Dict[str, float]:

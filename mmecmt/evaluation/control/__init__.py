@@ -1,22 +1,24 @@
 """Controllability evaluation, method-agnostic: hypervolume of normalised
 task scores, Spearman controllability (task preference, compute budget),
-Pareto fronts, figures and the report (JSON + Markdown + PNG)."""
+uniformity of the preference-weighted losses, paired comparison of two
+methods, Pareto fronts, figures and the report (JSON + Markdown + PNG)."""
 from .controllability import (budget_controllability, budget_violations,
                               mean_task_controllability, spearman,
                               task_controllability)
 from .hypervolume import hypervolume, hypervolume_reference, normalised_scores
-from .pareto import pareto_front
-from .plots import (plot_budget_vs_macs, plot_pairwise_scatter,
-                    plot_preference_vs_score, plot_width_effects)
 from .paired import paired_comparison, weighted_scores
-from .report import default_budget_label, write_control_report
+from .pareto import pareto_front
+from .plots import (plot_budget_vs_macs, plot_hv_vs_macs,
+                    plot_pairwise_scatter, plot_preference_vs_score)
+from .report import default_budget_label, pair_key, write_control_report
+from .uniformity import uniformity
 
 __all__ = [
     'budget_controllability', 'budget_violations',
     'mean_task_controllability', 'spearman', 'task_controllability',
     'hypervolume', 'hypervolume_reference', 'normalised_scores',
-    'pareto_front', 'plot_budget_vs_macs', 'plot_pairwise_scatter',
-    'plot_preference_vs_score', 'plot_width_effects',
-    'default_budget_label', 'write_control_report',
-    'paired_comparison', 'weighted_scores'
+    'pareto_front', 'plot_budget_vs_macs', 'plot_hv_vs_macs',
+    'plot_pairwise_scatter', 'plot_preference_vs_score',
+    'default_budget_label', 'pair_key', 'write_control_report',
+    'paired_comparison', 'weighted_scores', 'uniformity'
 ]

@@ -1,4 +1,6 @@
-"""Controllability: do the subnets follow the request (REFERENCE.md §4)?
+"""Controllability: do the answers follow the request? (This project's
+explicit definitions; the papers of the field report HV and, for
+CDMA, :mod:`.uniformity`.)
 
 * Task controllability, at a fixed budget: for each task the Spearman rank
   correlation between its preference and its achieved (higher-is-better)
@@ -121,7 +123,7 @@ def budget_violations(requested, measured_macs) -> Dict[str, float]:
     Args:
         requested: (N,) requested budgets (upper bounds, same unit as
             ``measured_macs``), > 0.
-        measured_macs: (N,) MACs of the subnets that answered them.
+        measured_macs: (N,) MACs of the networks that answered them.
 
     Returns:
         dict with ``violations`` (int, number of requests with ``measured >
@@ -148,7 +150,7 @@ def budget_controllability(requested, measured_macs,
     Args:
         requested: (N,) requested budgets (upper bounds, same unit as
             ``measured_macs``), > 0.
-        measured_macs: (N,) MACs of the subnets that answered them.
+        measured_macs: (N,) MACs of the networks that answered them.
         groups: optional (N,) hashable labels, e.g. the preference of each
             request, for the within-group correlation.
         warn: warn when the overall correlation is undefined.

@@ -8,9 +8,12 @@ the single-task reference, so that 1.0 means single-task quality:
 * lower is better (depth rmse, normals mean angle): ``M_stl / M``.
 
 The hypervolume is the volume dominated by these points and bounded below by
-a reference point (default 0 in every task, as in REFERENCE.md §4), computed
-by the maintained ``moocore`` library (C core, exact). State the reference
-point with every HV figure: :func:`hypervolume_reference` gives it.
+a reference point (default 0 in every task: this project's convention, in
+normalised score space; "Controllable Dynamic Multi-Task Architectures",
+CVPR 2022, computes HV in loss space with a reference point per setting),
+computed by the maintained ``moocore`` library (C core, exact). State the
+reference point with every HV figure: :func:`hypervolume_reference` gives
+it.
 """
 import math
 from typing import Mapping, Optional, Sequence

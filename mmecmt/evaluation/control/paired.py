@@ -6,7 +6,7 @@ difference may be smaller than what changes when one preference is left out:
 
 * **preference-weighted score** of a request: ``sum_t r_t * s_t`` with
   ``s_t`` the normalised score (1.0 = single-task quality, higher is better,
-  :func:`~.hypervolume.normalised_scores`): how well the subnet serves the
+  :func:`~.hypervolume.normalised_scores`): how well the answer serves the
   preference it was asked for;
 * **wins / ties / losses** of method A against method B over the shared
   requests, by that score, and the mean difference;
@@ -51,7 +51,7 @@ def paired_comparison(prefs: np.ndarray, norm_a: np.ndarray,
 
     Args:
         prefs: (N, T) the requests' preferences (row i: one request).
-        norm_a / norm_b: (N, T) normalised scores of A's / B's subnet for
+        norm_a / norm_b: (N, T) normalised scores of A's / B's answer to
             request i.
         ref_point: HV reference point (default zeros).
         draws: bootstrap draws (>= 1).

@@ -48,7 +48,9 @@ def _new_figure(num_panels: int):
     return fig, axes[:num_panels]
 
 
-def _save(fig, path: str) -> str:
+def save_figure(fig, path: str) -> str:
+    """Write ``fig`` to the PNG ``path`` at :data:`DPI` (folders are
+    created); returns ``path``."""
     path = str(path)
     if osp.dirname(path):
         os.makedirs(osp.dirname(path), exist_ok=True)
@@ -132,7 +134,7 @@ def plot_pairwise_scatter(records_by_method: Mapping[str, np.ndarray],
     fig.suptitle(f'budget {budget_label}: scores / single-task (1.0 = '
                  f'single-task)\nHV reference point {_format_point(ref)}',
                  fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_preference_vs_score(preferences,
@@ -171,7 +173,7 @@ def plot_preference_vs_score(preferences,
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_budget_vs_macs(requested,
@@ -217,46 +219,83 @@ def plot_budget_vs_macs(requested,
     head = f'{title}: ' if title else ''
     ax.set_title(f'{head}Spearman {_format_rho(stats["spearman"])}, '
                  f'{stats["violations"]} violation(s)', fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-def plot_width_effects(coefficients: Mapping[str, Mapping[str, float]],
-                       path: str, title: Optional[str] = None) -> str:
-    """Heat map of standardised width effects: one row per task, one column
-    per search-space entry (:func:`~mmecmt.search.sensitivity.
-    width_effects`), blue for positive, red for negative, each cell
-    labelled with its value.
+#: Markers of the methods in :func:`plot_hv_vs_macs`, in method order.
+MARKERS = ('o', 's', '^', 'D', 'v', 'P', 'X', '*', '<', '>')
+
+
+def plot_hv_vs_macs(points_by_method: Mapping[str, Sequence[Sequence[float]]],
+                    path: str,
+                    hv_ref_point: Optional[Sequence[float]] = None,
+                    labels_by_method: Optional[Mapping[str,
+                                                       Sequence[str]]] = None,
+                    macs_unit: str = '') -> str:
+    """Hypervolume (y) against mean measured MACs (x), one point per
+    (method, budget) group.
+
+    One colour and marker per method; the points of a method are joined in
+    order of increasing MACs, so methods whose budget ranges do not overlap
+    (a family of static models, a controller with its own MACs range) can
+    still be compared: the higher curve at equal MACs is the better one. A
+    method with one group (e.g. a single fixed model) is a lone point. HV is
+    that of the group's normalised scores (1.0 = single-task quality per
+    task), so a group of many preferences can cover more volume than a
+    single request; the reference point is stated in the y-axis label.
 
     Args:
-        coefficients: ``{task: {entry: coefficient}}``, every task with the
-            same entries.
-        path: PNG file to write.
+        points_by_method: method -> (K, 2) rows ``(mean MACs, HV)`` of its K
+            groups (K >= 1; any order).
+        path: PNG file to write (folders are created).
+        hv_ref_point: (T,) HV reference point to state; default: the zero
+            point (stated as ``0``).
+        labels_by_method: method -> K labels (e.g. the budget labels) written
+            next to the points, in the order of ``points_by_method``.
+        macs_unit: unit of the MACs for the x-axis label (e.g. ``'GMACs'``);
+            default: the unit of the records.
 
     Returns:
         ``path``.
+
+    Raises:
+        ValueError: no method, a method without points or with points that
+            are not (K, 2) finite values, or labels that do not match the
+            points.
     """
-    tasks = list(coefficients)
-    if not tasks:
-        raise ValueError('no tasks to plot')
-    names = list(coefficients[tasks[0]])
-    grid = np.array([[coefficients[t][n] for n in names] for t in tasks])
-    scale = max(float(np.abs(grid).max()), 1e-12)
-    fig = Figure(figsize=(max(4.0, 0.55 * len(names) + 2.0),
-                          0.45 * len(tasks) + 2.2), dpi=DPI,
-                 layout='constrained')
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    image = ax.imshow(grid, cmap='RdBu', vmin=-scale, vmax=scale,
-                      aspect='auto')
-    ax.set_xticks(range(len(names)), names, rotation=60, ha='right',
-                  fontsize=8)
-    ax.set_yticks(range(len(tasks)), tasks, fontsize=9)
-    for (row, col), value in np.ndenumerate(grid):
-        ax.text(col, row, f'{value:.2f}', ha='center', va='center',
-                fontsize=7,
-                color='white' if abs(value) > 0.6 * scale else 'black')
-    fig.colorbar(image, ax=ax, shrink=0.8,
-                 label='score std per width std')
-    ax.set_title(title or 'standardised effect of each width on each task',
-                 fontsize=10)
-    return _save(fig, path)
+    if not points_by_method:
+        raise ValueError('points_by_method is empty')
+    fig, (ax, ) = _new_figure(1)
+    for m, (method, pts) in enumerate(points_by_method.items()):
+        pts = np.asarray(pts, dtype=np.float64)
+        if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) == 0:
+            raise ValueError(f'method {method!r}: points must be (K, 2) '
+                             f'rows (mean MACs, HV) with K >= 1, got shape '
+                             f'{pts.shape}')
+        if not np.all(np.isfinite(pts)):
+            raise ValueError(f'method {method!r}: points must be finite, '
+                             f'got {pts.tolist()}')
+        labels = None
+        if labels_by_method is not None and method in labels_by_method:
+            labels = list(labels_by_method[method])
+            if len(labels) != len(pts):
+                raise ValueError(f'method {method!r}: {len(labels)} labels '
+                                 f'for {len(pts)} points')
+        order = np.argsort(pts[:, 0], kind='stable')
+        colour = f'C{m % 10}'
+        ax.plot(pts[order, 0], pts[order, 1], color=colour,
+                marker=MARKERS[m % len(MARKERS)], markersize=6,
+                linewidth=1.2, label=method)
+        for k in order if labels else ():
+            ax.annotate(str(labels[k]), (pts[k, 0], pts[k, 1]),
+                        textcoords='offset points', xytext=(4, 4),
+                        fontsize=7, color=colour)
+    ref = ('0' if hv_ref_point is None else
+           _format_point(np.asarray(hv_ref_point, dtype=np.float64)))
+    unit = f' ({macs_unit})' if macs_unit else ''
+    ax.set_xlabel(f'mean measured MACs{unit}')
+    ax.set_ylabel(f'HV of normalised scores (ref. point {ref})')
+    ax.set_title('HV against compute, per method and budget', fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)

@@ -77,7 +77,8 @@ class MultiTaskEncoderDecoder(BaseModel):
     head=<head config>, loss=<loss config>)``; a head config without
     ``out_channels`` / ``num_classes`` gets them from the task (see
     :meth:`complete_head_cfg`), and a missing ``loss`` is the kind's default
-    (REFERENCE.md §3 weights). A head is called as
+    (the loss weights of MTI-Net / ATRC / Multi-Task-Learning-PyTorch, see
+    :mod:`mmecmt.models.losses.task_loss_builder`). A head is called as
     ``head(feats)`` on the backbone's (or neck's) multi-level features and
     returns (B, C, h, w) for a dense task or (B, C) for classification; so the
     plugin's heads, mmseg decode heads (``mmseg.ASPPHead`` ...) and mmpretrain

@@ -1,17 +1,18 @@
-"""The ECMT supernet: a slimmable shared encoder and slimmable task decoders,
-trained once with the sandwich rule and CI-KD."""
-from collections import OrderedDict
+"""The ECMT supernet: a slimmable shared encoder and slimmable task decoders.
+
+What the network is (search space, subnets, forward and loss of the active
+subnet); how it is trained (the sandwich rule, CI-KD) is the algorithm's:
+:class:`~mmecmt.models.algorithms.SandwichAlgorithm`."""
 from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
-from mmengine.optim import OptimWrapper
 from torch import Tensor, nn
 
 from mmecmt.registry import MODELS
-from mmecmt.search.sampler import MAX_MEMBER, SandwichSampler
 from mmecmt.search.space import SearchSpace, SubnetSpec
 from .multitask_encoder_decoder import MultiTaskEncoderDecoder
 
-#: ECMT's default width ratios (REFERENCE.md §1).
+#: ECMT's default width ratios: non-uniform, one choice per encoder stage and
+#: per task decoder.
 DEFAULT_ENCODER_CHOICES = (0.5, 0.625, 0.75, 0.875, 1.0)
 DEFAULT_DECODER_CHOICES = (0.25, 0.5, 0.75, 1.0)
 
@@ -33,16 +34,12 @@ class SlimMultiTaskEncoderDecoder(MultiTaskEncoderDecoder):
     head without ``set_width`` is allowed only when its task's only width
     choice is 1.0.
 
-    Training (:meth:`train_step`, or :class:`~mmecmt.models.wrappers.
-    SandwichDDP` under DDP) follows the sandwich rule: per iteration the
-    largest subnet, the smallest and ``num_random`` random ones, one forward
-    and one backward each (gradients accumulate), then ONE optimizer step.
-    Each member's loss is its weighted task losses plus, for every member but
-    the largest, ``cikd_weight * CIKDLoss(student feats, teacher feats)``:
-    the member's backbone outputs (by default those the decoders read),
-    pulled towards the detached ones of the largest subnet of the same step.
-    ``cikd_weight`` (default 1.0) is set every iteration by
-    :class:`~mmecmt.engine.hooks.CIKDHook` when one is configured.
+    Training with the sandwich rule and CI-KD is
+    :class:`~mmecmt.models.algorithms.SandwichAlgorithm`, which holds this
+    network as its ``architecture``; on its own the network trains only the
+    active subnet (mmengine's default ``train_step``), and it is what the
+    deployment tools load (:func:`~mmecmt.utils.checkpoint.load_trained`
+    reads an algorithm's checkpoint into it).
 
     Args:
         backbone, tasks, data_preprocessor, align_corners, init_cfg: as
@@ -54,31 +51,16 @@ class SlimMultiTaskEncoderDecoder(MultiTaskEncoderDecoder):
             ``backbone.stage_names``; stages left out of the space always run
             at full width. Missing entries take the ECMT defaults
             (encoder 0.5 ... 1.0 in steps of 0.125, decoders 0.25 ... 1.0).
-        sandwich: ``dict(num_random=2, seed=0)``, see
-            :class:`~mmecmt.search.sampler.SandwichSampler`.
-        distill: CI-KD loss config (``dict(type='CIKDLoss', distance='mse')``)
-            with an optional ``levels`` entry (indices into the backbone
-            outputs; None = the levels the decoders consume: the union of
-            the heads' ``in_index``, or every output when a head has no
-            ``in_index``);
-            None trains the plain sandwich rule without distillation (no
-            ``loss_cikd`` at all).
 
     Attributes:
         search_space (SearchSpace): the width choices.
-        sampler (SandwichSampler): the members of each training step.
-        subnet (SubnetSpec): the active subnet; the largest after building
-            and after every training step.
-        cikd_weight (float): multiplier of the CI-KD loss.
+        subnet (SubnetSpec): the active subnet; the largest after building.
     """
 
     def __init__(self,
                  backbone: dict,
                  tasks: Dict[str, dict],
                  search_space: Optional[dict] = None,
-                 sandwich: Optional[dict] = None,
-                 distill: Optional[dict] = dict(
-                     type='CIKDLoss', distance='mse'),
                  neck: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  align_corners: bool = False,
@@ -96,19 +78,6 @@ class SlimMultiTaskEncoderDecoder(MultiTaskEncoderDecoder):
             init_cfg=init_cfg)
         self.search_space = self._build_search_space(search_space or {})
         self._check_slimmable()
-        sandwich = dict(sandwich or {})
-        _check_keys('sandwich', sandwich, ('num_random', 'seed'))
-        self.sampler = SandwichSampler(self.search_space, **sandwich)
-        self.cikd_levels: Optional[Tuple[int, ...]] = None
-        if distill is not None:
-            distill = dict(distill)
-            levels = distill.pop('levels', None)
-            self.cikd_levels = self._decoder_levels() if levels is None \
-                else tuple(int(i) for i in levels)
-            self.distill_loss: Optional[nn.Module] = MODELS.build(distill)
-        else:
-            self.distill_loss = None
-        self.cikd_weight = 1.0
         self.subnet: Optional[SubnetSpec] = None
         self.set_subnet(self.max_subnet)
 
@@ -215,23 +184,9 @@ class SlimMultiTaskEncoderDecoder(MultiTaskEncoderDecoder):
     # ------------------------------------------------------------------
     # forward
     # ------------------------------------------------------------------
-    def forward(self,
-                inputs: Tensor,
-                data_samples=None,
-                mode: str = 'tensor',
-                teacher_feats: Optional[Sequence[Tensor]] = None):
-        """Modes of :class:`MultiTaskEncoderDecoder` plus ``'sandwich'``:
-        the losses of one sandwich member, see :meth:`member_loss`.
-
-        (A mode, not a plain method call, so that under DDP the member's
-        forward runs through the wrapper and its backward is reduced.)
-        """
-        if mode == 'sandwich':
-            return self.member_loss(inputs, data_samples, teacher_feats)
-        return super().forward(inputs, data_samples, mode)
-
-    def _decoder_levels(self) -> Optional[Tuple[int, ...]]:
-        """Union of the heads' ``in_index`` (None if a head has none)."""
+    def decoder_levels(self) -> Optional[Tuple[int, ...]]:
+        """The backbone outputs the decoders read: the sorted union of the
+        heads' ``in_index`` (None when a head declares none)."""
         levels = set()
         for head in self.heads.values():
             in_index = getattr(head, 'in_index', None)
@@ -242,136 +197,34 @@ class SlimMultiTaskEncoderDecoder(MultiTaskEncoderDecoder):
                 (in_index, )))
         return tuple(sorted(levels))
 
-    def cikd_level_indices(self, num_levels: int) -> Tuple[int, ...]:
-        """Indices of the backbone outputs CI-KD compares, for a backbone
-        with ``num_levels`` outputs (negative indices resolved)."""
-        if self.cikd_levels is None:
-            return tuple(range(num_levels))
-        bad = [i for i in self.cikd_levels
-               if not -num_levels <= i < num_levels]
-        if bad:
-            raise IndexError(
-                f'CI-KD levels {list(self.cikd_levels)}: {bad} out of range '
-                f'for {num_levels} backbone outputs')
-        return tuple(sorted({i % num_levels for i in self.cikd_levels}))
-
-    def cikd_feats(self, feats: Sequence[Tensor]) -> Tuple[Tensor, ...]:
-        """The backbone outputs CI-KD compares."""
-        return tuple(feats[i] for i in self.cikd_level_indices(len(feats)))
-
-    def member_loss(self,
-                    inputs: Tensor,
-                    data_samples,
-                    teacher_feats: Optional[Sequence[Tensor]] = None
-                    ) -> Tuple[Dict[str, Tensor], Tuple[Tensor, ...]]:
-        """Losses of the active subnet and its backbone features.
+    def loss_and_feats(self, inputs: Tensor, data_samples
+                       ) -> Tuple[Dict[str, Tensor], Tuple[Tensor, ...]]:
+        """Task losses of the active subnet and its backbone features (what
+        a distiller compares).
 
         Args:
             inputs: (B, 3, H, W) preprocessed images.
             data_samples: B samples with the task ground truths.
-            teacher_feats: the detached backbone outputs of the largest
-                subnet, (B, C_l, H_l, W_l) per level; None for the largest
-                subnet itself (its ``loss_cikd`` is 0).
 
         Returns:
-            (``{'loss_<task>': scalar, ..., 'loss_cikd': scalar}`` -- no
-            ``loss_cikd`` when ``distill`` is None --, backbone outputs at
-            the active widths).
+            (``{'loss_<task>': scalar}`` (weighted), backbone outputs at the
+            active widths, (B, C_l, H_l, W_l) per level).
         """
         feats = self.extract_feat(inputs)
         outputs = self.decode_heads(feats, inputs.shape[-2:])
-        losses = self.compute_task_losses(outputs, data_samples)
-        if self.distill_loss is not None:
-            if teacher_feats is None or self.cikd_weight == 0:
-                losses['loss_cikd'] = feats[0].new_zeros(())
-            else:
-                losses['loss_cikd'] = self.cikd_weight * self.distill_loss(
-                    self.cikd_feats(feats), self.cikd_feats(teacher_feats))
-        return losses, feats
+        return self.compute_task_losses(outputs, data_samples), feats
 
-    # ------------------------------------------------------------------
-    # training: the sandwich rule
-    # ------------------------------------------------------------------
-    def train_step(self, data: Union[dict, tuple, list],
-                   optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
-        """One sandwich-rule iteration (single process)."""
-        return self.sandwich_step(data, optim_wrapper, runner_model=self)
-
-    def sandwich_step(self, data: Union[dict, tuple, list],
-                      optim_wrapper: OptimWrapper,
-                      runner_model: Optional[nn.Module] = None
-                      ) -> Dict[str, Tensor]:
-        """Train every sandwich member on ``data``, then step once.
-
-        Args:
-            data: a batch from the dataloader (before preprocessing).
-            optim_wrapper: one backward per member, one ``step()`` and
-                ``zero_grad()`` at the end.
-            runner_model: what runs each member's forward: this model, or
-                the DDP wrapper around it (so that DDP reduces the gradients
-                of every member's backward).
-
-        Returns:
-            log vars: ``loss`` (sum over members), ``loss_cikd`` (sum over
-            members, when distilling) and ``<member>.loss_<task>`` /
-            ``<member>.loss_cikd`` for each member (``max``, ``min``,
-            ``rand0`` ...); all detached.
-        """
-        runner_model = self if runner_model is None else runner_model
-        accumulative_counts = getattr(optim_wrapper, '_accumulative_counts',
-                                      1)
-        if accumulative_counts != 1:
-            raise ValueError(
-                'sandwich training already accumulates the gradients of its '
-                'members into one step per iteration; optim_wrapper '
-                f'accumulative_counts={accumulative_counts} is not supported')
-        members = self.sampler.sample()
-        if members[0][0] != MAX_MEMBER:
-            raise RuntimeError('the sandwich sampler must yield the largest '
-                               f'subnet first, got {members[0][0]!r}')
-        with optim_wrapper.optim_context(runner_model):
-            data = self.data_preprocessor(data, True)
-        log_vars: Dict[str, Tensor] = OrderedDict()
-        total_loss = None
-        total_cikd = None
-        teacher_feats = None
-        try:
-            for name, spec in members:
-                self.set_subnet(spec)
-                with optim_wrapper.optim_context(runner_model):
-                    losses, feats = runner_model(
-                        **data, mode='sandwich', teacher_feats=teacher_feats)
-                member_loss, member_log = self.parse_losses(losses)
-                optim_wrapper.backward(member_loss)
-                if teacher_feats is None:
-                    teacher_feats = tuple(f.detach() for f in feats)
-                del feats
-                member_loss = member_loss.detach()
-                total_loss = member_loss if total_loss is None \
-                    else total_loss + member_loss
-                for key, value in member_log.items():
-                    if key == 'loss':
-                        continue
-                    log_vars[f'{name}.{key}'] = value.detach()
-                if 'loss_cikd' in losses:
-                    cikd = losses['loss_cikd'].detach()
-                    total_cikd = cikd if total_cikd is None \
-                        else total_cikd + cikd
-            optim_wrapper.step()
-            optim_wrapper.zero_grad()
-        finally:
-            self.set_subnet(self.max_subnet)
-        head = OrderedDict(loss=total_loss)
-        if total_cikd is not None:
-            head['loss_cikd'] = total_cikd
-        head.update(log_vars)
-        return head
+    def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
+        """Task losses of the active subnet."""
+        return self.loss_and_feats(inputs, data_samples)[0]
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:
-    """The model inside an mmengine model wrapper (DDP ...), else itself."""
-    from mmengine.model import is_model_wrapper
-    return model.module if is_model_wrapper(model) else model
+    """The architecture inside model wrappers (DDP ...) and training
+    algorithms; the older name of
+    :func:`mmecmt.models.algorithms.architecture_of`."""
+    from mmecmt.models.algorithms import architecture_of
+    return architecture_of(model)
 
 
 __all__ = ['SlimMultiTaskEncoderDecoder', 'unwrap_model',

@@ -25,7 +25,8 @@ def build_static_subnet(supernet: Mapping,
     ``supernet`` (weights uninitialised: load the exported checkpoint).
 
     Args:
-        supernet: model config of a slimmable supernet.
+        supernet: model config of a slimmable supernet (or of a training
+            algorithm around one: its architecture is exported).
         subnet: ``SubnetSpec.to_dict()`` of the exported subnet.
         example_shape: (H, W) of the example input that traces the widths.
         data_preprocessor: the Runner's default (used when the supernet
@@ -35,7 +36,8 @@ def build_static_subnet(supernet: Mapping,
     supernet = dict(supernet)
     if data_preprocessor is not None:
         supernet.setdefault('data_preprocessor', data_preprocessor)
-    model = MODELS.build(supernet)
+    from mmecmt.models.algorithms import architecture_of
+    model = architecture_of(MODELS.build(supernet))
     spec = SubnetSpec.from_dict(subnet)
     model.search_space.validate(spec)
     example = torch.zeros(2, 3, *[int(v) for v in example_shape])

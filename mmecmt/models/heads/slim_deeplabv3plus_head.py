@@ -111,15 +111,15 @@ class ConcatInputDynamicConv2d(ConcatInputMixin, DynamicConv2d, nn.Conv2d):
         super().__init__(*args, **kwargs)
         self.init_segments(in_segments, self.in_channels)
 
-    def active_weight(self, in_channels: int, device: torch.device):
-        """(weight, bias, groups) of the active slice (reused between
-        inference calls, :class:`InferenceSliceCache`)."""
+    def active_params(self, in_channels: int):
+        """(weight, bias, groups) of the active input parts (gathered per
+        part; reused between inference calls,
+        :class:`InferenceSliceCache`)."""
         out, in_, groups = self.active_shape(in_channels)
-        index = self.input_index(in_channels, device)
-        if index is None:
-            weight, bias = DynamicConv2d.active_weight(self, out, in_)
-            return weight, bias, groups
         weight, bias = self._parameters['weight'], self._parameters['bias']
+        index = self.input_index(in_channels, weight.device)
+        if index is None:
+            return self.active_weight(out, in_) + (groups, )
 
         def gather():
             if self.is_depthwise:  # one filter per input channel
@@ -132,29 +132,6 @@ class ConcatInputDynamicConv2d(ConcatInputMixin, DynamicConv2d, nn.Conv2d):
             return gather() + (groups, )
         return self.cached((out, self.active_in_segments), (weight, bias),
                            gather) + (groups, )
-
-    def forward(self, x: Tensor) -> Tensor:
-        weight, bias, groups = self.active_weight(x.size(1), x.device)
-        if self.padding_mode != 'zeros':
-            x = F.pad(x, self._reversed_padding_repeated_twice,
-                      mode=self.padding_mode)
-            return F.conv2d(x, weight, bias, self.stride, 0, self.dilation,
-                            groups)
-        return F.conv2d(x, weight, bias, self.stride, self.padding,
-                        self.dilation, groups)
-
-    def export(self, in_channels: int) -> nn.Conv2d:
-        """A plain Conv2d with the active weights (gathered per part)."""
-        weight, bias, groups = self.active_weight(in_channels,
-                                                  self.weight.device)
-        conv = nn.Conv2d(in_channels, weight.size(0), self.kernel_size,
-                         self.stride, self.padding, self.dilation, groups,
-                         bias is not None, self.padding_mode)
-        with torch.no_grad():
-            conv.weight.copy_(weight)
-            if bias is not None:
-                conv.bias.copy_(bias)
-        return conv.to(self.weight.device)
 
 
 class ConcatInputDynamicBatchNorm2d(ConcatInputMixin, DynamicBatchNorm2d):

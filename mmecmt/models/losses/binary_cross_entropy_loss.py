@@ -73,7 +73,8 @@ class BalancedBCELoss(nn.Module):
     valid ones). Without a valid pixel the loss is 0 with a zero gradient.
 
     Args:
-        loss_weight: factor applied to the loss (REFERENCE §3: 5).
+        loss_weight: factor applied to the loss (5 for saliency,
+            as in MTI-Net / ATRC / Multi-Task-Learning-PyTorch).
         ignore_index: label value of ignored pixels (255).
 
     Shapes:
@@ -119,7 +120,8 @@ class WeightedBCEEdgeLoss(nn.Module):
     Without a valid pixel the loss is 0 with a zero gradient.
 
     Args:
-        loss_weight: factor applied to the loss (REFERENCE §3: 50).
+        loss_weight: factor applied to the loss (50 for edges,
+            as in MTI-Net / ATRC / Multi-Task-Learning-PyTorch).
         pos_weight: weight of positive pixels in [0, 1]; negatives get
             ``1 - pos_weight``.
         ignore_index: label value of ignored pixels (255).

@@ -74,8 +74,9 @@ class SegCrossEntropyLoss(nn.Module):
     gives 0 (with a zero gradient), not nan.
 
     Args:
-        loss_weight: factor applied to the loss. REFERENCE §3: 1 for semseg;
-            the human-parts task uses 2, set by its config.
+        loss_weight: factor applied to the loss: 1 for semseg; the
+            human-parts task uses 2, set by its config (as in MTI-Net /
+            ATRC / Multi-Task-Learning-PyTorch).
         ignore_index: label value to ignore (255 in the packed format).
         class_weight: optional per-class weights, length = class count.
 
@@ -150,7 +151,8 @@ class ClsCrossEntropyLoss(nn.Module):
     CIFAR-100 MTL setting a batch may carry images of other tasks only).
 
     Args:
-        loss_weight: factor applied to the loss (REFERENCE §3: 1).
+        loss_weight: factor applied to the loss (1, the usual weight of a
+            classification task).
         ignore_index: label value meaning "no label" (-1 in the packed format).
 
     Shapes:

@@ -19,7 +19,8 @@ class DepthL1Loss(nn.Module):
     pixels). Without a valid pixel the loss is 0 with a zero gradient.
 
     Args:
-        loss_weight: factor applied to the loss (REFERENCE §3: 1).
+        loss_weight: factor applied to the loss (1, as in MTI-Net / ATRC
+            / Multi-Task-Learning-PyTorch).
 
     Shapes:
         pred: (B, 1, H, W) depth in metres, at the target resolution.

@@ -24,7 +24,8 @@ class NormalsL1Loss(nn.Module):
     the loss is 0 with a zero gradient.
 
     Args:
-        loss_weight: factor applied to the loss (REFERENCE §3: 10).
+        loss_weight: factor applied to the loss (10, as in MTI-Net / ATRC
+            / Multi-Task-Learning-PyTorch).
         eps: lower bound on the prediction norm in the normalisation.
 
     Shapes:

@@ -1,7 +1,7 @@
 """Default loss of each task kind and the literature loss weights.
 
-REFERENCE §3 (the weights of MTL-PyTorch / MTI-Net / ATRC on PASCAL-Context
-and NYUD-v2):
+The weights of MTI-Net / ATRC / Multi-Task-Learning-PyTorch on
+PASCAL-Context and NYUD-v2:
 
 ==============  ====================  ======
 task            loss                  weight
@@ -45,8 +45,9 @@ DEFAULT_LOSS_WEIGHTS: Dict[str, float] = {
 }
 
 #: Loss class used by default for each task kind (every class's default
-#: ``loss_weight`` is the §3 weight of that kind). Classes rather than names,
-#: so that building them does not depend on the current default scope.
+#: ``loss_weight`` is the literature weight of that kind, above). Classes
+#: rather than names, so that building them does not depend on the current
+#: default scope.
 DEFAULT_LOSS_TYPES: Dict[str, Type[nn.Module]] = {
     'segmentation': SegCrossEntropyLoss,
     'depth': DepthL1Loss,

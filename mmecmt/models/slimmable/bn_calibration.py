@@ -12,13 +12,13 @@ import copy
 import logging
 import math
 import sys
+import time
 from typing import Dict, Iterable, Mapping, Union
 
 import torch
 from mmengine.dataset import InfiniteSampler
 from mmengine.dist import all_reduce, get_world_size, is_main_process
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.utils import ProgressBar
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -64,7 +64,8 @@ class BNCalibrator:
 
     Args:
         model: the supernet (``set_subnet``, ``data_preprocessor``,
-            ``_forward``), possibly inside a model wrapper.
+            ``_forward``), possibly inside a model wrapper or a training
+            algorithm (its architecture is calibrated).
         dataloader: an iterable of training batches (before preprocessing),
             e.g. a DataLoader over the training set with the training
             pipeline; its batches are used in order.
@@ -72,7 +73,10 @@ class BNCalibrator:
             ``ceil(num_images / batch_size)`` batches run; a batch of one
             image is skipped (BN cannot take batch statistics of a single
             value per channel in a pooled branch).
-        show_progress: show a progress bar (main process only).
+        show_progress: show progress (main process only): a progress bar
+            when stdout is a terminal; otherwise (a log file, a pipe) one
+            log line per calibration, since the bar's carriage returns
+            would turn a log into one long line.
 
     Under distributed training the ``num_images`` are split over the ranks
     (``ceil(num_images / world_size)`` each, from each rank's shard of the
@@ -94,7 +98,8 @@ class BNCalibrator:
         if int(num_images) != num_images or num_images < 1:
             raise ValueError(
                 f'num_images must be an integer >= 1, got {num_images!r}')
-        self.model = model.module if is_model_wrapper(model) else model
+        from mmecmt.models.algorithms import architecture_of
+        self.model = architecture_of(model)
         sampler = getattr(dataloader, 'sampler', None)
         if isinstance(sampler, InfiniteSampler):
             raise ValueError(
@@ -133,9 +138,11 @@ class BNCalibrator:
             bn.train()
         # the images are split over the ranks
         per_rank = math.ceil(self.num_images / get_world_size())
+        show = self.show_progress and is_main_process()
         progress = ProgressBar(per_rank, file=sys.stdout) \
-            if self.show_progress and is_main_process() else None
+            if show and stdout_is_terminal() else None
         seen = 0
+        t0 = time.perf_counter()
         try:
             for data in self.dataloader:
                 data = model.data_preprocessor(data, True)
@@ -159,6 +166,9 @@ class BNCalibrator:
             model.train(was_training)
         if progress is not None:
             print(file=sys.stdout)  # end the progress bar's line
+        elif show:
+            print_log(f'BN calibration: {seen} images, '
+                      f'{time.perf_counter() - t0:.1f} s', logger='current')
         if seen == 0:
             raise RuntimeError(
                 'BNCalibrator: the dataloader gave no batch of two or more '
@@ -181,8 +191,17 @@ class BNCalibrator:
             all_reduce(bn.running_var, op='mean')
 
 
+def stdout_is_terminal() -> bool:
+    """Whether ``sys.stdout`` is an interactive terminal (progress bars,
+    which redraw their line with ``\\r``, only go there)."""
+    try:
+        return bool(sys.stdout.isatty())
+    except (AttributeError, ValueError):  # replaced or closed stream
+        return False
+
+
 __all__ = ['BNCalibrator', 'save_bn_state', 'load_bn_state',
-           'batch_norms']
+           'batch_norms', 'stdout_is_terminal']
 
 
 def calibration_dataloader_cfg(train_dataloader_cfg: Mapping) -> dict:

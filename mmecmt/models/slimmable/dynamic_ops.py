@@ -111,9 +111,16 @@ class DynamicConv2d(InferenceSliceCache, nn.Conv2d):
                 f'in [1, {self.out_channels}]')
         return out, in_channels, 1
 
+    def active_params(self, in_channels: int):
+        """(weight ``(out, in / groups, kh, kw)``, bias ``(out,)`` or None,
+        groups) that run for an input of ``in_channels``: the leading slice
+        (:meth:`active_weight`). Subclasses that read other channels
+        override this; :meth:`forward` and :meth:`export` use it."""
+        out, in_, groups = self.active_shape(in_channels)
+        return self.active_weight(out, in_) + (groups, )
+
     def forward(self, x: Tensor) -> Tensor:
-        out, in_, groups = self.active_shape(x.size(1))
-        weight, bias = self.active_weight(out, in_)
+        weight, bias, groups = self.active_params(x.size(1))
         if self.padding_mode != 'zeros':
             x = F.pad(x, self._reversed_padding_repeated_twice,
                       mode=self.padding_mode)
@@ -123,15 +130,15 @@ class DynamicConv2d(InferenceSliceCache, nn.Conv2d):
                         self.dilation, groups)
 
     def export(self, in_channels: int) -> nn.Conv2d:
-        """A plain Conv2d with the active slice's weights."""
-        out, in_, groups = self.active_shape(in_channels)
-        conv = nn.Conv2d(in_channels, out, self.kernel_size, self.stride,
-                         self.padding, self.dilation, groups,
-                         self.bias is not None, self.padding_mode)
+        """A plain Conv2d with the active weights (:meth:`active_params`)."""
+        weight, bias, groups = self.active_params(in_channels)
+        conv = nn.Conv2d(in_channels, weight.size(0), self.kernel_size,
+                         self.stride, self.padding, self.dilation, groups,
+                         bias is not None, self.padding_mode)
         with torch.no_grad():
-            conv.weight.copy_(self.weight[:out, :in_])
-            if self.bias is not None:
-                conv.bias.copy_(self.bias[:out])
+            conv.weight.copy_(weight)
+            if bias is not None:
+                conv.bias.copy_(bias)
         return conv.to(self.weight.device)
 
 

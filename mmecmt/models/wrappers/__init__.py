@@ -1,4 +1,4 @@
 """Model wrappers (distributed training) of mmecmt."""
-from .sandwich_ddp import SandwichDDP
+from .algorithm_ddp import AlgorithmDDP, SandwichDDP
 
-__all__ = ['SandwichDDP']
+__all__ = ['AlgorithmDDP', 'SandwichDDP']
