@@ -17,7 +17,6 @@ from mmecmt.models.algorithms import (BaseAlgorithm, SandwichAlgorithm,
                                       algorithm_of, architecture_of)
 from mmecmt.models.architectures import (SlimMultiTaskEncoderDecoder,
                                          unwrap_model)
-from mmecmt.registry import MODELS
 from mmecmt.utils import register_all_modules
 from mmecmt.utils.checkpoint import CheckpointError, load_trained
 from test_sandwich import arch_cfg, build_arch, build_model, make_batch
@@ -280,6 +279,12 @@ def test_tools_get_the_architecture_of_an_ecmt_config(tmp_path):
              decoders=dict(semseg=0.25, depth=0.25)),
         example_shape=(16, 16))
     assert list(from_algorithm.state_dict()) == list(static.state_dict())
+    # export_static of an algorithm exports its architecture
+    from mmecmt.models.slimmable import export_static
+    algorithm = build_model()
+    exported = export_static(algorithm, algorithm.min_subnet,
+                             example_input=torch.zeros(2, 3, 16, 16))
+    assert list(exported.state_dict()) == list(static.state_dict())
 
 
 def test_train_tool_gives_algorithms_the_algorithm_ddp_wrapper():

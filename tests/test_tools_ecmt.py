@@ -32,18 +32,40 @@ def test_train_test_export_static_subnet(tiny_synth_root,
                      str(subnet), '--out-dir', out, '--calib-images', '8',
                      '--cfg-options', *data])
     log = proc.stdout + proc.stderr
-    assert re.search(r'GMACs at 48x64 \(fvcore; analytic MacsModel', log)
+    assert re.search(r'MMACs at 48x64 \(fvcore == analytic\)', log)
     saved = torch.load(osp.join(out, 'static_model.pth'), weights_only=False)
-    assert saved['meta']['subnet']['decoders']['sal'] == 0.25
+    assert saved['meta']['spec']['arch']['decoders']['sal'] == 0.25
     assert not any('Dynamic' in k for k in saved['state_dict'])
-    assert json.load(open(osp.join(out, 'subnet.json'))) == json.loads(
+    assert json.load(open(osp.join(out, 'spec.json')))['arch'] == json.loads(
         subnet.read_text())
 
+    # the exported model is tested in its own work dir (out/test)
     proc = run_tool(['tools/test.py', osp.join(out, 'static_config.py'),
-                     osp.join(out, 'static_model.pth'), '--work-dir',
-                     str(tmp_path / 'static_work'), '--cfg-options', *data])
+                     osp.join(out, 'static_model.pth'), '--cfg-options',
+                     *data])
     log = proc.stdout + proc.stderr
     assert 'semseg/mIoU' in log and 'max/semseg' not in log
+    assert osp.isdir(osp.join(out, 'test'))
+
+    # bad input: one line on stderr, exit code 2
+    bad = tmp_path / 'bad.json'
+    bad.write_text('{"encoder": {}')
+    wide = tmp_path / 'wide.json'
+    wide.write_text(subnet.read_text().replace('0.25', '0.3'))
+    for args, message in (
+            (['--subnet', str(tmp_path / 'none.json')], 'none.json'),
+            (['--subnet', str(bad)], 'not valid JSON'),
+            (['--subnet', str(wide)], 'is not a valid width')):
+        proc = run_tool(['tools/export_subnet.py', ECMT_TINY, ckpt, *args,
+                         '--out-dir', str(tmp_path / 'bad_out'),
+                         '--cfg-options', *data], check=False)
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        assert message in proc.stderr and 'Traceback' not in proc.stderr
+    proc = run_tool(['tools/export_subnet.py', ECMT_TINY,
+                     str(tmp_path / 'missing.pth'), '--subnet', 'max',
+                     '--cfg-options', *data], check=False)
+    assert proc.returncode == 2 and 'missing.pth does not exist' in \
+        proc.stderr and 'Traceback' not in proc.stderr
 
     # the benchmark scripts run and print their figures
     proc = run_tool(['tools/benchmarks/width_ladder.py', ECMT_TINY, ckpt,

@@ -3,6 +3,7 @@ iterations): every method answers every request within its budget, the
 report and figures are written, measurements are cached and reused, and bad
 inputs fail with clear errors."""
 import json
+import math
 import os.path as osp
 
 import pytest
@@ -31,62 +32,80 @@ def _args(trained, out, *extra):
 
 
 def test_evaluate_control(trained, tmp_path):
+    """The ECMT supernet in its four modes and a fixed model (a family of
+    one, via --fixed) answer the same requests in one run."""
     out = str(tmp_path / 'control')
     stl_file = str(tmp_path / 'stl.json')
     json.dump(STL, open(stl_file, 'w'))
     fixed_ckpt = trained[3]
+    # 10M: above the supernet's largest subnet (answered by it), within the
+    # fixed model's MACs; 0.6x and 1.0x are below the fixed model's
     proc = run_tool(_args(
         trained, out, '--stl-reference', stl_file, '--budgets', '0.6x',
-        '1.0x', '--num-preferences', '2', '--fixed',
+        '1.0x', '10M', '--num-preferences', '2', '--fixed',
         osp.join(REPO, 'configs', 'mtl', 'synthscenes_mbv2_tiny.py'),
         fixed_ckpt))
     log = proc.stdout + proc.stderr
-    # 8 prefs x 2 budgets x 3 methods + 2 uniform
-    assert '[control] 50/50' in log
+    # 8 prefs x 3 budgets x (3 ECMT modes + fixed) + 3 uniform
+    assert '[control] 99/99' in log
     result = json.load(open(osp.join(out, 'control_results.json')))
     records = result['records']
     methods = [r['method'] for r in records]
-    assert methods.count('ECMT') == 16
-    assert methods.count('random search') == 16
-    assert methods.count('random subnet') == 16
-    assert methods.count('uniform width') == 2
-    assert methods.count('fixed MTL') == 1
+    for name in ('ECMT', 'random search', 'random subnet', 'fixed MTL'):
+        assert methods.count(name) == 24, name
+    assert methods.count('uniform width') == 3
     setup = json.load(open(osp.join(out, 'control_setup.json')))
     budgets = setup['budgets']
-    assert budgets['0.6x'] < budgets['1.0x']
+    assert budgets['0.6x'] < budgets['1.0x'] < budgets['10M'] == 10 ** 7
+    max_macs = budgets['1.0x']
+    fixed_macs = setup['methods']['fixed MTL']['macs_range'][0]
+    assert max_macs < fixed_macs <= 10 ** 7
     for r in records:
+        if r['method'] == 'fixed MTL' and r['budget'] < fixed_macs:
+            assert r['feasible'] is False and 'feasible range' in r['reason']
+            continue
+        assert r.get('feasible', True)
         assert r['macs'] <= r['budget']
         assert set(r['scores']) == set(TASKS)
+        assert set(r['losses']) == set(TASKS)
         assert r['delta_m'] is not None
+        assert r['spec']['checkpoint'] and r['spec']['method']
+        assert r['above_range'] == (r['budget'] > (
+            fixed_macs if r['method'] == 'fixed MTL' else max_macs))
     # the one-hot preference of a task gives it the widest decoder (the
     # others may have been widened to use 90 % of the budget)
     onehot = [r for r in records if r['method'] == 'ECMT'
               and r['preference']['depth'] == 1.0]
-    assert onehot and all(r['subnet']['decoders']['depth'] == 1.0
+    assert onehot and all(r['spec']['arch']['decoders']['depth'] == 1.0
                           for r in onehot)
-    max_macs = budgets['1.0x']
     for r in records:
         if r['method'] in ('ECMT', 'random search', 'random subnet'):
             assert r['macs'] >= 0.9 * r['budget'] or r['macs'] == max_macs
     summary = result['summary']
     assert set(summary) == {'ECMT', 'random search', 'random subnet',
                             'uniform width', 'fixed MTL'}
-    assert set(summary['ECMT']) == {'0.6x', '1.0x'}
+    assert set(summary['ECMT']) == {'0.6x', '1.0x', '10M'}
+    assert summary['fixed MTL']['0.6x']['answered'] == 0
+    assert summary['fixed MTL']['10M']['answered'] == 8
+    assert summary['fixed MTL']['10M']['hv'] > 0
     for groups in summary.values():
         for s in groups.values():
-            assert s['violations'] == 0 and s['hv'] >= 0
+            assert s['violations'] == 0
+            if s['answered']:
+                assert s['hv'] >= 0
+    # CDMA's uniformity 1 - KL(Lhat || 1/T) lies in [1 - log T, 1]
+    assert 1 - math.log(5) <= summary['ECMT']['1.0x']['uniformity'] <= 1
     # (an untrained predictor need not prefer wider subnets: only defined)
     assert -1 <= result['budget_controllability']['ECMT']['spearman'] <= 1
-    assert result['budget_controllability']['uniform width'][
-        'spearman'] == pytest.approx(1.0)
     assert result['stl_reference'] == STL
     for name in ('pairwise_0.6x.png', 'pairwise_1.0x.png',
-                 'preference_ECMT_0.6x.png', 'budget_ECMT.png'):
+                 'preference_ECMT_0.6x.png', 'budget_ECMT.png',
+                 'hv_vs_macs.png'):
         assert osp.isfile(osp.join(out, name)), name
     assert '## Summary per method and budget' in open(
         osp.join(out, 'control_results.md')).read()
     measured = open(osp.join(out, 'measurements.jsonl')).read().splitlines()
-    assert 2 <= len(measured) <= 50
+    assert 2 <= len(measured) <= 75
 
     # a second run measures nothing new
     proc = run_tool(_args(
@@ -98,20 +117,39 @@ def test_evaluate_control(trained, tmp_path):
         == measured
 
     # two utilisations in one run; 1 spends the whole 1.0x budget: every
-    # request uses the largest subnet's MACs
+    # request uses the largest subnet's MACs; an explicit pair
     proc = run_tool(_args(
         trained, out, '--stl-reference', stl_file, '--budgets', '1.0x',
         '--num-preferences', '2', '--methods', 'evolution',
-        '--min-utilization', '0.9', '1'))
+        '--min-utilization', '0.9', '1', '--pair', 'ECMT (min use 100%)',
+        'ECMT'))
     assert '[control] 16/16' in proc.stdout
     both = json.load(open(osp.join(out, 'control_results.json')))
     methods = [r['method'] for r in both['records']]
     assert methods == ['ECMT'] * 8 + ['ECMT (min use 100%)'] * 8
     assert {r['macs'] for r in both['records'][8:]} == {budgets['1.0x']}
-    # the default is compared with the other on the same 8 requests
-    paired = both['paired']['1.0x']['ECMT (min use 100%)']
+    paired = both['paired']['1.0x']['ECMT (min use 100%) vs ECMT']
     assert paired['num_requests'] == 8
     assert paired['wins'] + paired['ties'] + paired['losses'] == 8
+
+
+def test_evaluate_control_two_methods(trained, tmp_path):
+    """Two --method entries (the supernet by its config's deployer and the
+    fixed model) in one run, without the positional supernet."""
+    data, work, ckpt, fixed = trained
+    out = str(tmp_path / 'two')
+    proc = run_tool([
+        'tools/evaluate_control.py', '--method', 'ECMT', ECMT_TINY, ckpt,
+        '--method', 'baseline', TINY_CONFIG, fixed, '--work-dir', work,
+        '--out-dir', out, '--predictor-subnets', '4', '--population', '12',
+        '--generations', '3', '--stl-reference',
+        ','.join(f'{t}={v}' for t, v in STL.items()), '--budgets', '1.0x',
+        '10M', '--num-preferences', '1', '--cfg-options', *data])
+    assert '[control] 28/28' in proc.stdout
+    result = json.load(open(osp.join(out, 'control_results.json')))
+    assert set(result['summary']) == {'ECMT', 'baseline'}
+    assert 'ECMT vs baseline' in result['paired']['10M']
+    assert osp.isfile(osp.join(out, 'hv_vs_macs.png'))
 
 
 @pytest.mark.parametrize('extra, message', [
@@ -125,6 +163,10 @@ def test_evaluate_control(trained, tmp_path):
      '[0, 1]'),
     (('--refine-subnets', '0'), '--refine-subnets: 0 is below the minimum '
      '1'),
+    (('--stl-reference', ','.join(f'{t}=1' for t in TASKS), '--pair',
+      'ECMT', 'CDMA'), "--pair: unknown methods ['CDMA']"),
+    (('--method', 'x', 'configs/none.py', 'a.pth'),
+     'config configs/none.py does not exist'),
 ])
 def test_evaluate_control_errors(trained, tmp_path, extra, message):
     proc = run_tool(_args(trained, str(tmp_path / 'bad'), *extra),

@@ -13,10 +13,13 @@ from conftest import ECMT_TINY, REPO, run_tool, tiny_data_options
 
 from mmecmt.search.subnet_evaluator import (EvaluatedSubnetStore,
                                             build_predictor_dataset,
+                                            evaluate_subnets,
                                             higher_is_better, holdout_split,
                                             predictor_subnets,
-                                            subset_dataloader_cfg)
-from mmecmt.search.session import request_seed
+                                            quiet_info_logs,
+                                            subset_dataloader_cfg,
+                                            with_edge_matching)
+from mmecmt.search.session import predictor_cache_path, request_seed
 from mmecmt.search.space import SearchSpace
 
 STAGES = ('conv1', 'layer1', 'layer2', 'layer3', 'layer4', 'layer5',
@@ -121,6 +124,120 @@ def test_evaluated_subnet_store_resumes_and_shares(tmp_path):
                                 store=store)
 
 
+class _GroupEvaluator(_FakeEvaluator):
+    """:class:`_FakeEvaluator` with ``scores_many``; each call leaves a file
+    ``<pid>_<n>`` in ``log_dir`` (so a forked worker's calls are seen)."""
+
+    def __init__(self, log_dir):
+        super().__init__()
+        self.log_dir = log_dir
+
+    def scores_many(self, specs):
+        self.calls_made = getattr(self, 'calls_made', 0) + 1
+        name = f'{os.getpid()}_{self.calls_made}'
+        with open(osp.join(self.log_dir, name), 'w') as f:
+            f.write(str(len(specs)))
+        return [self.scores(s) for s in specs]
+
+
+def test_evaluate_subnets_in_groups_and_two_processes(tmp_path, capsys):
+    space = SearchSpace(dict(a=(0.5, 0.75, 1.0), b=(0.5, 1.0)),
+                        dict(t=(0.25, 1.0)))
+    specs = predictor_subnets(space, 9, seed=1)  # 11 subnets
+    expected = [_FakeEvaluator().scores(s)['t'] for s in specs]
+    calls = tmp_path / 'calls'
+    calls.mkdir()
+    # one process, groups of 4: 4 + 4 + 3 subnets
+    got = evaluate_subnets(_GroupEvaluator(str(calls)), specs,
+                           store=EvaluatedSubnetStore(str(tmp_path / 's1')),
+                           group_size=4, poll_seconds=0.01)
+    assert list(got['t']) == expected
+    sizes = sorted(int(open(calls / n).read()) for n in os.listdir(calls))
+    assert sizes == [3, 4, 4]
+    out = capsys.readouterr().out.splitlines()
+    lines = [line for line in out if 'subnet' in line and 'done' in line]
+    # one line per subnet, short, counting up to 11/11
+    assert len(lines) == 11 and max(len(line) for line in lines) < 160
+    assert lines[-1].startswith('[predictor] 11/11 done; subnet ')
+    estimate = [line for line in out if 'estimated time' in line]
+    assert len(estimate) == 1 and 'remaining 7 subnets' in estimate[0]
+    # two processes sharing a store: the same scores, both worked
+    for name in os.listdir(calls):
+        os.remove(calls / name)
+    got2 = evaluate_subnets(_GroupEvaluator(str(calls)), specs,
+                            store=EvaluatedSubnetStore(str(tmp_path / 's2')),
+                            group_size=2, num_workers=2, poll_seconds=0.01,
+                            progress=False)
+    assert list(got2['t']) == expected
+    pids = {n.split('_')[0] for n in os.listdir(calls)}
+    assert str(os.getpid()) in pids
+    assert sum(int(open(calls / n).read()) for n in os.listdir(calls)) == 11
+    assert len(os.listdir(tmp_path / 's2')) == 11  # entries, no claims
+    # bad arguments
+    with pytest.raises(ValueError, match='needs a store'):
+        evaluate_subnets(_FakeEvaluator(), specs, num_workers=2)
+    with pytest.raises(ValueError, match='group_size must be an integer'):
+        evaluate_subnets(_FakeEvaluator(), specs, group_size=0)
+
+
+def test_store_records_its_measurement_protocol(tmp_path):
+    space = SearchSpace(dict(a=(0.5, 1.0)), dict(t=(0.25, 1.0)))
+    specs = predictor_subnets(space, 2, seed=0)
+    root = str(tmp_path / 'store')
+    old = dict(calib_images=256, edge_matching='one_to_one')
+    new = dict(calib_images=64, edge_matching='distance_transform')
+    store = EvaluatedSubnetStore(root, protocol=old)
+    store.save(0, specs[0], dict(t=1.0))
+    assert json.load(open(osp.join(root, 'protocol.json'))) == old
+    assert EvaluatedSubnetStore(root, protocol=old).num_done() == 1
+    with pytest.raises(ValueError, match='measured with'):
+        EvaluatedSubnetStore(root, protocol=new)
+    # another protocol goes to a sub-folder of its own, the old one stays
+    other = EvaluatedSubnetStore.for_protocol(root, new)
+    assert osp.dirname(other.root) == root
+    assert osp.basename(other.root).startswith('protocol_')
+    assert other.num_done() == 0 and store.num_done() == 1
+    assert EvaluatedSubnetStore.for_protocol(root, old).root == root
+    # a folder filled before protocols were recorded is not mixed either
+    legacy = str(tmp_path / 'legacy')
+    EvaluatedSubnetStore(legacy).save(0, specs[0], dict(t=1.0))
+    with pytest.raises(ValueError, match='no protocol.json'):
+        EvaluatedSubnetStore(legacy, protocol=new)
+    assert EvaluatedSubnetStore.for_protocol(legacy, new).root != legacy
+    assert store.num_done(0) == 0 and store.num_done(1) == 1
+
+
+def test_with_edge_matching_and_quiet_logs():
+    import logging
+    from mmengine.logging import MMLogger
+    cfg = dict(type='MultiTaskMetric', edge_max_dist=0.0075)
+    assert with_edge_matching(cfg, None) is cfg
+    got = with_edge_matching(cfg, 'distance_transform')
+    assert got == dict(cfg, edge_matching='distance_transform')
+    assert 'edge_matching' not in cfg  # a copy
+    both = with_edge_matching([cfg, dict(type='Other')], 'one_to_one')
+    assert both == [dict(cfg, edge_matching='one_to_one'),
+                    dict(type='Other')]
+    with pytest.raises(ValueError, match="got 'exact'"):
+        with_edge_matching(cfg, 'exact')
+    logger = MMLogger.get_current_instance()
+    seen = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        with quiet_info_logs():
+            logger.info('table')
+            logger.warning('warned')
+        logger.info('after')
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert seen == ['warned', 'after']
+
+
 # ----------------------------------------------------------------------
 # the tool
 # ----------------------------------------------------------------------
@@ -193,9 +310,26 @@ def test_search_tool(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path):
     cache = pred['cache']
     import hashlib
     sha = hashlib.sha256(open(ckpt, 'rb').read()).hexdigest()
-    assert cache == osp.join(work, f'predictor_{sha[:12]}.npz')
+    # 4 subnets is not the default size: a cache file of its own
+    assert cache == predictor_cache_path(work, sha,
+                                         settings=dict(num_subnets=4))
+    assert osp.basename(cache).startswith(f'predictor_{sha[:12]}_p')
     assert osp.isfile(cache)
-    assert '(6/6 done' in log1 and 'Predictor quality' in log1
+    assert '6/6 done; subnet' in log1 and 'Predictor quality' in log1
+    # said before the build: what, how many, where
+    start = log1.index('Building the accuracy predictor')
+    assert start < log1.index('6/6 done')
+    assert '6 subnets (max, min and 4 random)' in log1[start:]
+    assert f'cached at {cache}' in log1
+    # 1 held-out subnet: the quality is printed with a warning
+    assert 'too few to judge the predictor' in log1
+    # one line per subnet: no metrics table, no bar
+    assert '+------' not in log1 and '\r' not in log1
+    print(log1[:6000])
+    # a cache of the default name made with another size: used, with a
+    # warning (copied there, as an earlier version would have named it)
+    import shutil
+    shutil.copy(cache, osp.join(work, f'predictor_{sha[:12]}.npz'))
     mtime = os.path.getmtime(cache)
 
     # the rest in parallel: the cache is only read now
@@ -224,14 +358,21 @@ def test_search_tool(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path):
             '--refine-rounds', '2', '--refine-subnets', '3', data=data)),
         bad_refine=_start(_search_args(
             ckpt, work, str(tmp_path / 'ref'), '--preference', PREF,
-            '--budget', '0.5x', '--refine-rounds', '-1', data=data)))
+            '--budget', '0.5x', '--refine-rounds', '-1', data=data)),
+        default_size=_start(_search_args(
+            ckpt, work, str(tmp_path / 'dflt'), '--preference', PREF,
+            '--budget', '0.5x', '--predictor-subnets', '200', data=data)))
     done = {name: _finish(p) for name, p in procs.items()}
-    for name in ('evo2', 'rand', 'unif', 'sub', 'refined'):
+    for name in ('evo2', 'rand', 'unif', 'sub', 'refined', 'default_size'):
         assert done[name][0] == 0, done[name][2][-3000:]
 
     log2 = done['evo2'][1] + done['evo2'][2]
     assert 'Loaded the accuracy predictor' in log2
-    assert 'evaluated subnet' not in log2
+    assert '[predictor]' not in log2 and 'not the' not in log2
+    log_d = done['default_size'][1] + done['default_size'][2]
+    assert 'Loaded the accuracy predictor' in log_d
+    assert 'fitted on 6 subnets, not the 202 asked' in log_d
+    assert 'delete' in log_d and '[predictor]' not in log_d
     assert os.path.getmtime(cache) == mtime
     result2 = json.load(open(osp.join(out2, 'search_result.json')))
     assert result2['predictor']['loaded']
@@ -280,8 +421,8 @@ def test_search_tool(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path):
     _check_subnet(refined, out_f)
     info = refined['predictor']
     assert not info['loaded']
-    assert info['cache'] == osp.join(work,
-                                     f'predictor_{sha[:12]}_refine2x3.npz')
+    assert info['cache'] == predictor_cache_path(
+        work, sha, 2, 3, settings=dict(num_subnets=4))
     assert osp.isfile(info['cache'])
     rounds = info['refinement']
     assert [r['round'] for r in rounds] == [0, 1]
@@ -294,7 +435,7 @@ def test_search_tool(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path):
     assert isinstance(first['quality']['fitness_overprediction'], float)
     log_f = done['refined'][1] + done['refined'][2]
     assert 'Predictor refinement round 2' in log_f
-    assert '(6/6 done' not in log_f  # the base subnets came from the store
+    assert '6/6 done' not in log_f  # the base subnets came from the store
     store = osp.join(work, f'predictor_{sha[:12]}_subnets')
     folder = osp.join(store, 'refine_n4_k3_round0')
     assert len([f for f in os.listdir(folder) if f.endswith('.json')]) == \

@@ -1,131 +1,127 @@
-"""Export one subnet of a trained ECMT supernet as a static model.
+"""Export one network of a trained model as a static model (and ONNX).
 
-    python tools/export_subnet.py CONFIG CHECKPOINT --subnet SUBNET.json \
-        [--out-dir DIR] [--calib-images N] [--shape H W]
+    python tools/export_subnet.py CONFIG CHECKPOINT [CHECKPOINT ...] \
+        --subnet SUBNET.json|SPEC.json|max|min|random:<seed> \
+        [--out-dir DIR] [--onnx] [--calib-images N] [--shape H W] \
+        [--cfg-options KEY=VALUE ...]
 
-SUBNET.json is a ``SubnetSpec`` (``{"encoder": {stage: ratio}, "decoders":
-{task: ratio}}``), or ``max`` / ``min``. The subnet's BN statistics are
-recalibrated on N training images, then every dynamic layer is replaced by a
-plain ``nn`` layer holding the sliced weights. Written to DIR (default
-``<work_dir>/export_<subnet name>``):
+``--subnet`` is an ECMT width spec (``{"encoder": {stage: ratio},
+"decoders": {task: ratio}}``, e.g. ``subnet.json`` written by
+``tools/search.py``), ``max`` / ``min`` / ``random:<seed>`` of the
+supernet, or an architecture spec of any method (``spec.json`` written by
+``tools/deploy.py``; its checkpoint sha256 must match). The export is
+:func:`mmecmt.deploy.write_export`, the same as ``tools/deploy.py
+--export``: an ECMT subnet is BN-recalibrated on the training set, then
+every dynamic layer becomes a plain ``nn`` layer. Written to DIR (default
+``<work_dir>/export_<name>``):
 
-    static_model.pth   the static model's weights (+ meta: subnet, MACs)
-    static_config.py   the config: ``model=dict(type='StaticSubnet', ...)``
-                       and plain val/test loops, so
-                       ``tools/test.py DIR/static_config.py DIR/static_model.pth``
-                       evaluates it
-    subnet.json        the exported subnet
+    static_model.pth   the static model's weights (+ meta: spec, MACs)
+    static_config.py   its config (work_dir DIR/test), so that
+                       ``tools/test.py DIR/static_config.py
+                       DIR/static_model.pth`` evaluates it
+    spec.json          the exported spec
+    model.onnx         with --onnx (checked with onnxruntime)
+
+The tool checks that fvcore's MACs of the export equal the analytic figure.
+Bad input (a malformed or missing subnet file, an invalid width, a missing
+or mismatched checkpoint) is one line on stderr with exit code 2.
 """
 import argparse
-import os
+import json
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
-import torch  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
-from mmengine.runner import Runner, load_checkpoint  # noqa: E402
 
-from mmecmt.models.slimmable.bn_calibration import (  # noqa: E402
-    BNCalibrator, calibration_dataloader_cfg)
+from mmecmt.deploy import write_export  # noqa: E402
 from mmecmt.engine.loops.subnet_val_loop import (  # noqa: E402
     parse_subnet_entry, resolve_subnet)
-from mmecmt.models.slimmable import export_static  # noqa: E402
-from mmecmt.registry import MODELS  # noqa: E402
-from mmecmt.search.macs import MacsModel  # noqa: E402
-from mmecmt.utils import register_all_modules  # noqa: E402
-from mmecmt.utils.flops import count_macs  # noqa: E402
-from mmecmt.utils.runner_setup import load_tool_config  # noqa: E402
+from mmecmt.structures.arch_spec import SPEC_KEYS, ArchSpec  # noqa: E402
+from mmecmt.utils.tool_cli import (UserError,  # noqa: E402
+                                   build_tool_deployer, cfg_options_dict,
+                                   run_main)
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Export a subnet of a supernet as a static model')
-    parser.add_argument('config', help='config of the supernet')
-    parser.add_argument('checkpoint', help='trained supernet checkpoint')
+        description='Export a network of a trained model as a static model')
+    parser.add_argument('config', help='config of the trained model')
+    parser.add_argument('checkpoints', nargs='+', metavar='CHECKPOINT',
+                        help='its checkpoint(s)')
     parser.add_argument(
         '--subnet', required=True,
-        help='subnet JSON file (SubnetSpec), "max", "min" or '
-        '"random:<seed>"')
+        help='subnet JSON file (ECMT width spec), spec JSON file (any '
+        'method), "max", "min" or "random:<seed>"')
     parser.add_argument('--out-dir', help='output directory')
+    parser.add_argument('--onnx', action='store_true',
+                        help='also write model.onnx, checked with '
+                        'onnxruntime')
     parser.add_argument(
         '--calib-images', type=int, default=None,
-        help='training images for BN recalibration (default: the '
+        help='ECMT: training images for BN recalibration (default: the '
         "config's val_cfg.calibrate_bn.num_images, else 1024)")
     parser.add_argument(
         '--shape', type=int, nargs=2, default=None, metavar=('H', 'W'),
-        help='input size for the MACs count (default: the training crop)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings in the config')
-    return parser.parse_args()
+        help='input size of the MACs count before padding (default: the '
+        'training crop)')
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='override settings in the config (key=value)')
+    args = parser.parse_args(argv)
+    args.cfg_dict = cfg_options_dict(parser, args.cfg_options)
+    return args
 
 
-def static_config(cfg, spec, example_shape):
-    """The supernet config turned into the static subnet's config."""
-    static = cfg.copy()
-    static.model = dict(type='StaticSubnet', supernet=cfg.model,
-                        subnet=spec.to_dict(),
-                        example_shape=list(example_shape))
-    static.val_cfg = dict(type='ValLoop')
-    static.test_cfg = dict(type='TestLoop')
-    for key in ('model_wrapper_cfg', 'load_from', 'resume'):
-        static.pop(key, None)
-    static.custom_hooks = [
-        h for h in static.get('custom_hooks', []) if h['type'] != 'CIKDHook'
-    ]
-    return static
+def _read_spec_file(path: str):
+    """An :class:`ArchSpec` when ``path`` holds one, else None."""
+    if not osp.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except json.JSONDecodeError as err:
+        raise UserError(f'--subnet: {path} is not valid JSON: {err}') \
+            from None
+    if isinstance(data, dict) and set(data) == set(SPEC_KEYS):
+        try:
+            return ArchSpec.from_dict(data, source=path)
+        except ValueError as err:
+            raise UserError(f'--subnet: {err}') from None
+    return None
 
 
-def main():
-    args = parse_args()
-    register_all_modules()
-    cfg = load_tool_config(args.config, args.cfg_options)
-    model = MODELS.build(cfg.model)
-    if not callable(getattr(model, 'set_subnet', None)):
-        raise TypeError(f'{args.config}: {type(model).__name__} is not a '
-                        'slimmable supernet (no set_subnet)')
-    load_checkpoint(model, args.checkpoint, map_location='cpu')
-    name, source = parse_subnet_entry(args.subnet, 0)
-    spec = resolve_subnet(source, model.search_space)
+def run(args):
+    spec = _read_spec_file(args.subnet)
+    options = {}
+    if spec is None or spec.method == 'ECMT':
+        options = dict(type='ECMTDeployer', mode='uniform',
+                       calib_images=args.calib_images)
+    cfg, deployer = build_tool_deployer(args.config, args.checkpoints,
+                                        args.cfg_dict, None, args.shape,
+                                        **options)
+    if spec is not None:
+        name = osp.splitext(osp.basename(args.subnet))[0]
+        try:
+            deployer.check_spec(spec)
+        except ValueError as err:
+            raise UserError(f'--subnet {args.subnet}: {err}') from None
+    else:
+        try:
+            name, source = parse_subnet_entry(args.subnet, 0)
+            subnet = resolve_subnet(source, deployer.search_space)
+        except (ValueError, FileNotFoundError) as err:
+            raise UserError(f'--subnet: {err}') from None
+        spec = deployer.spec(subnet.to_dict())
     out_dir = args.out_dir or osp.join(cfg.work_dir, f'export_{name}')
-    os.makedirs(out_dir, exist_ok=True)
+    meta = write_export(deployer, spec, out_dir, onnx=args.onnx,
+                        log_fn=lambda m: print_log(m, logger='current'))
+    print(json.dumps(meta, indent=2))
+    return meta
 
-    num_images = args.calib_images or cfg.get('val_cfg', {}).get(
-        'calibrate_bn', {}).get('num_images', 1024)
-    loader = Runner.build_dataloader(
-        calibration_dataloader_cfg(cfg.train_dataloader),
-        seed=cfg.get('randomness', {}).get('seed', 0))
-    print_log(f'Recalibrating BN of subnet {spec.to_dict()} on '
-              f'{num_images} training images', logger='current')
-    BNCalibrator(model, loader, num_images=num_images).calibrate(spec)
-    model.eval()
 
-    shape = tuple(args.shape) if args.shape else tuple(
-        next(iter(loader))['inputs'][0].shape[-2:])
-    static = export_static(model, spec,
-                           example_input=torch.zeros(2, 3, *shape)).eval()
-    macs_analytic = MacsModel(model, input_shape=shape).macs(spec)
-    macs_static = count_macs(static, shape)
-    params = sum(p.numel() for p in static.parameters())
-    meta = dict(subnet=spec.to_dict(), macs=macs_static,
-                input_shape=list(shape), params=params,
-                supernet_checkpoint=osp.abspath(args.checkpoint))
-    torch.save(dict(state_dict=static.state_dict(), meta=meta),
-               osp.join(out_dir, 'static_model.pth'))
-    spec.to_json(osp.join(out_dir, 'subnet.json'))
-    static_config(cfg, spec, shape).dump(
-        osp.join(out_dir, 'static_config.py'))
-    print_log(
-        f'Exported subnet {name!r} to {out_dir}: {params / 1e6:.3f} M '
-        f'params, {macs_static / 1e9:.4f} GMACs at {shape[0]}x{shape[1]} '
-        f'(fvcore; analytic MacsModel: {macs_analytic / 1e9:.4f} G)',
-        logger='current')
-    if macs_analytic != macs_static:
-        raise RuntimeError(
-            f'MACs disagree: analytic {macs_analytic} vs fvcore '
-            f'{macs_static}')
+def main(argv=None):
+    run_main(run, parse_args(argv), 'export_subnet.py')
 
 
 if __name__ == '__main__':

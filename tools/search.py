@@ -43,18 +43,22 @@ predictor's quality on each round's picks before they are added is printed.
 That predictor is cached apart (``predictor_<sha>_refine<R>x<K>.npz``); all
 evaluated subnets are kept in ``<work_dir>/predictor_<sha>_subnets/``.
 
+This tool is ECMT's research front end: the same request through
+``tools/deploy.py`` (any method) gives the same subnet; both run on
+:class:`~mmecmt.deploy.ECMTDeployer`.
+
 Output (printed and written to ``DIR/search_result.json``, default
 ``DIR = <work_dir>/search``): the subnet (also ``DIR/subnet.json``, loadable
-by ``tools/export_subnet.py --subnet``), its analytic MACs, the predicted
-scores (higher is better: rmse / mean angle negated), the search time; with
-``--measure`` the subnet's val metrics after BN recalibration; with
-``--export`` the static model exported to ``DIR/export``.
+by ``tools/export_subnet.py --subnet``) and its spec (``DIR/spec.json``),
+its analytic MACs at the stated input size, the predicted scores (higher is
+better: rmse / mean angle negated), the search time; with ``--measure`` the
+subnet's val metrics after BN recalibration; with ``--export`` the static
+model exported to ``DIR/export`` (:func:`mmecmt.deploy.write_export`).
 """
 import argparse
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
@@ -63,18 +67,14 @@ from mmengine.logging import print_log  # noqa: E402
 
 from mmecmt.search.budget import (DEFAULT_MIN_UTILIZATION,  # noqa: E402
                                   format_macs)
-from mmecmt.search.preference import (PREFERENCE_RULES,  # noqa: E402
-                                      parse_preference)
-from mmecmt.search.session import (PREDICTOR_MODES, SEARCH_MODES,  # noqa: E402
-                                   SearchSession)
+from mmecmt.search.preference import PREFERENCE_RULES  # noqa: E402
+from mmecmt.search.session import SEARCH_MODES  # noqa: E402
 from mmecmt.search.subnet_evaluator import HOLDOUT_FRACTION  # noqa: E402
 from mmecmt.utils.json_io import to_strict_json  # noqa: E402
-from mmecmt.utils.tool_cli import (UserError,  # noqa: E402
-                                   add_predictor_args, build_supernet,
-                                   cfg_options_dict, load_weights,
-                                   predictor_kwargs, run_main,
+from mmecmt.utils.tool_cli import (add_predictor_args,  # noqa: E402
+                                   build_tool_deployer, cfg_options_dict,
+                                   parse_request, predictor_kwargs, run_main,
                                    utilization_arg)
-
 
 
 def parse_args(argv=None):
@@ -128,79 +128,60 @@ def parse_args(argv=None):
 
 
 def run(args):
-    cfg, model = build_supernet(args.config, args.cfg_dict, args.work_dir)
-    tasks = list(model.search_space.decoders)
-    try:
-        pref = parse_preference(args.preference, tasks)
-    except ValueError as err:
-        raise UserError(f'--preference: {err}') from None
-    load_weights(model, args.checkpoint)
-    try:
-        session = SearchSession(cfg, model, input_shape=args.shape,
-                                calib_images=args.calib_images)
-    except ValueError as err:
-        raise UserError(f'{err} (--shape H W)') from None
-    try:
-        budget = session.budget(args.budget)
-    except ValueError as err:
-        raise UserError(f'--budget: {err}') from None
-    min_macs, max_macs = session.macs_model.macs_range()
-
-    predictor_info = None
-    if args.mode in PREDICTOR_MODES:
-        try:
-            predictor_info = session.predictor_for_checkpoint(
-                cfg.work_dir, args.checkpoint,
-                holdout_fraction=args.holdout_fraction,
-                **predictor_kwargs(args))
-        except ValueError as err:
-            raise UserError(f'predictor cache: {err}') from None
-    try:
-        found = session.search(pref, budget, mode=args.mode, rule=args.rule,
-                               population=args.population,
-                               generations=args.generations, seed=args.seed,
-                               min_utilization=args.min_utilization)
-    except ValueError as err:  # budget below the fixed decoders' minimum
-        raise UserError(f'--budget: {err}') from None
-    spec = found.spec
+    kwargs = predictor_kwargs(args)
+    _, deployer = build_tool_deployer(
+        args.config, [args.checkpoint], args.cfg_dict, args.work_dir,
+        args.shape, type='ECMTDeployer', mode=args.mode, rule=args.rule,
+        population=args.population, generations=args.generations,
+        seed=args.seed, min_utilization=args.min_utilization,
+        predictor_subnets=kwargs.pop('num_subnets'),
+        predictor_workers=kwargs.pop('num_workers', None),
+        refine_rounds=kwargs.pop('refine_rounds'),
+        refine_subnets=kwargs.pop('refine_subnets'),
+        holdout_fraction=args.holdout_fraction,
+        calib_images=args.calib_images)
+    plan = parse_request(deployer, args.preference, args.budget)
+    spec = deployer.subnet(plan.spec.arch)
+    min_macs, max_macs = deployer.macs_range()
+    info = plan.info
     result = dict(
-        mode=args.mode, preference=pref,
+        mode=args.mode, preference=plan.preference,
         rule=None if args.mode == 'uniform' else args.rule,
         min_utilization=None if args.mode == 'uniform' else
         args.min_utilization,
-        budget=budget, budget_text=args.budget,
-        input_shape=list(session.input_shape), subnet=spec.to_dict(),
-        macs=found.macs, min_macs=int(min_macs), max_macs=int(max_macs),
-        fitness=found.fitness, fitness_evaluations=found.num_evaluations,
-        decoder_scale=found.decoder_scale,
-        search_seconds=found.seconds,
-        checkpoint=osp.abspath(args.checkpoint), predictor=predictor_info)
-    if session.predictor is not None:
-        result['predicted_scores'] = session.predicted_scores(spec)
-    print_log(f'Search ({args.mode}) took {found.seconds:.2f} s: subnet '
-              f'{spec.to_dict()}, {format_macs(found.macs)} <= budget '
-              f'{format_macs(budget)}', logger='current')
+        budget=plan.budget, budget_text=args.budget,
+        above_range=plan.above_range, note=plan.note,
+        input_shape=list(deployer.input_shape), subnet=spec.to_dict(),
+        spec=plan.spec.to_dict(), macs=plan.macs, min_macs=min_macs,
+        max_macs=max_macs, fitness=info.get('fitness'),
+        fitness_evaluations=info.get('fitness_evaluations', 0),
+        decoder_scale=info.get('decoder_scale', 1.0),
+        search_seconds=plan.seconds,
+        checkpoint=osp.abspath(args.checkpoint),
+        predictor=deployer.predictor_info)
+    if 'predicted_scores' in info:
+        result['predicted_scores'] = info['predicted_scores']
+    if plan.note:
+        print_log(plan.note, logger='current')
+    print_log(f'Search ({args.mode}) took {plan.seconds:.2f} s: subnet '
+              f'{spec.to_dict()}, {format_macs(plan.macs)} <= budget '
+              f'{format_macs(plan.budget)} at {deployer.input_shape[0]}x'
+              f'{deployer.input_shape[1]}', logger='current')
     if args.measure:
-        result['measured'] = session.measure(spec)
+        result['measured'], _ = deployer.measure(plan.spec)
         print_log(f'Measured val metrics: {result["measured"]}',
                   logger='current')
 
-    out_dir = args.out_dir or osp.join(cfg.work_dir, 'search')
+    out_dir = args.out_dir or osp.join(deployer.cfg.work_dir, 'search')
     os.makedirs(out_dir, exist_ok=True)
     spec.to_json(osp.join(out_dir, 'subnet.json'))
+    plan.spec.to_json(osp.join(out_dir, 'spec.json'))
     if args.export:
+        from mmecmt.deploy import write_export
         export_dir = osp.join(out_dir, 'export')
-        shape = session.input_shape
-        cmd = [sys.executable,
-               osp.join(osp.dirname(osp.abspath(__file__)),
-                        'export_subnet.py'), args.config, args.checkpoint,
-               '--subnet', osp.join(out_dir, 'subnet.json'), '--out-dir',
-               export_dir, '--shape', str(shape[0]), str(shape[1])]
-        if args.calib_images:
-            cmd += ['--calib-images', str(args.calib_images)]
-        if args.cfg_options:
-            cmd += ['--cfg-options', *args.cfg_options]
-        subprocess.run(cmd, check=True)
+        result['export'] = write_export(
+            deployer, plan.spec, export_dir,
+            log_fn=lambda m: print_log(m, logger='current'))
         result['export_dir'] = export_dir
     result = to_strict_json(result)
     with open(osp.join(out_dir, 'search_result.json'), 'w') as f:

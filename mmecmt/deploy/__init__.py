@@ -7,10 +7,10 @@ of one), :mod:`.export` (writing an export, ONNX included) and
 """
 from .base import DeployableModel, Plan, checkpoints_sha256
 from .builder import build_deployer, default_deployer_type
-from .ecmt import ECMTDeployer, architecture_of, build_architecture
+from .ecmt import ECMTDeployer, build_architecture
 from .export import write_export
 from .family import StaticFamily
 
 __all__ = ['DeployableModel', 'Plan', 'checkpoints_sha256', 'build_deployer',
            'default_deployer_type', 'ECMTDeployer', 'StaticFamily',
-           'architecture_of', 'build_architecture', 'write_export']
+           'build_architecture', 'write_export']

@@ -128,8 +128,13 @@ class DeployableModel(metaclass=ABCMeta):
     # ------------------------------------------------------------------
     @property
     @abstractmethod
+    def task_specs(self) -> Dict[str, Any]:
+        """``{task: TaskSpec}`` of the model, in its task order."""
+
+    @property
     def tasks(self) -> List[str]:
         """The tasks, in the model's order."""
+        return list(self.task_specs)
 
     @abstractmethod
     def macs_range(self) -> Tuple[int, int]:

@@ -28,12 +28,13 @@ import os
 import os.path as osp
 import pickle
 import time
-from typing import Any, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Mapping, Optional, Sequence, Tuple
 
 import torch
 from mmengine.runner import Runner, set_random_seed
 from torch import nn
 
+from mmecmt.models.algorithms import architecture_of
 from mmecmt.models.slimmable import export_static
 from mmecmt.models.slimmable.bn_calibration import (
     BNCalibrator, calibration_dataloader_cfg)
@@ -53,21 +54,6 @@ from .base import DeployableModel
 MACS_CACHE_VERSION = 1
 #: default number of random subnets the accuracy predictor is fitted on.
 DEFAULT_PREDICTOR_SUBNETS = 200
-
-
-def architecture_of(model: nn.Module) -> nn.Module:
-    """The architecture inside a training algorithm (``model.architecture``)
-    or inside a model wrapper (``model.module``), else ``model``."""
-    while True:
-        inner = getattr(model, 'module', None)
-        if isinstance(inner, nn.Module):
-            model = inner
-            continue
-        inner = getattr(model, 'architecture', None)
-        if isinstance(inner, nn.Module):
-            model = inner
-            continue
-        return model
 
 
 def build_architecture(cfg) -> nn.Module:
@@ -135,8 +121,9 @@ class ECMTDeployer(DeployableModel):
         population / generations: of the evolution search.
         seed: seed of the search (and of the predictor build).
         min_utilization: widen a subnet that uses less of its budget.
-        predictor_subnets / refine_rounds / refine_subnets: the accuracy
-            predictor's build (see ``tools/search.py``).
+        predictor_subnets / refine_rounds / refine_subnets /
+            predictor_workers / holdout_fraction: the accuracy predictor's
+            build (see ``tools/search.py``).
         calib_images: training images of each BN recalibration (default:
             the config's ``val_cfg.calibrate_bn.num_images``).
         work_dir: where the predictor and MACs-model caches live (default:
@@ -156,6 +143,7 @@ class ECMTDeployer(DeployableModel):
                  predictor_subnets: int = DEFAULT_PREDICTOR_SUBNETS,
                  refine_rounds: int = 0,
                  refine_subnets: int = DEFAULT_REFINE_SUBNETS,
+                 predictor_workers: Optional[int] = None,
                  holdout_fraction: Optional[float] = None,
                  calib_images: Optional[int] = None,
                  work_dir: Optional[str] = None,
@@ -187,6 +175,8 @@ class ECMTDeployer(DeployableModel):
                                       seed=int(seed))
         if holdout_fraction is not None:
             self.predictor_options['holdout_fraction'] = holdout_fraction
+        if predictor_workers is not None:
+            self.predictor_options['num_workers'] = int(predictor_workers)
         self.work_dir = work_dir or cfg.get('work_dir')
         self.session = SearchSession(cfg, self.model,
                                      input_shape=self.input_shape,
@@ -199,8 +189,8 @@ class ECMTDeployer(DeployableModel):
 
     # ------------------------------------------------------------------
     @property
-    def tasks(self) -> List[str]:
-        return list(self.model.search_space.decoders)
+    def task_specs(self):
+        return dict(self.model.task_specs)
 
     @property
     def search_space(self):
@@ -306,5 +296,5 @@ class ECMTDeployer(DeployableModel):
         return static
 
 
-__all__ = ['ECMTDeployer', 'architecture_of', 'build_architecture',
+__all__ = ['ECMTDeployer', 'build_architecture',
            'load_or_build_macs_model', 'DEFAULT_PREDICTOR_SUBNETS']

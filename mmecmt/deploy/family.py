@@ -74,8 +74,8 @@ class StaticFamily(DeployableModel):
         self._scores: Optional[np.ndarray] = None
 
     @property
-    def tasks(self) -> List[str]:
-        return list(self.members[0].tasks)
+    def task_specs(self):
+        return dict(self.members[0].task_specs)
 
     def macs_range(self) -> Tuple[int, int]:
         return int(min(self.member_macs)), int(max(self.member_macs))

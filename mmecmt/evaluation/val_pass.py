@@ -16,11 +16,15 @@ from mmengine.evaluator import Evaluator
 EvaluatorLike = Union[Evaluator, dict, list]
 
 
-def build_evaluator(evaluator_cfg: EvaluatorLike, dataloader) -> Evaluator:
+def build_evaluator(evaluator_cfg: EvaluatorLike, dataloader,
+                    quiet: bool = False) -> Evaluator:
     """An ``Evaluator`` from a config (``val_evaluator``) with the loader's
-    dataset meta."""
+    dataset meta; ``quiet`` turns off the metrics' per-evaluation tables."""
     evaluator = evaluator_cfg if isinstance(evaluator_cfg, Evaluator) \
         else Evaluator(evaluator_cfg)
+    for metric in evaluator.metrics:
+        if hasattr(metric, '_log_table'):
+            metric.log_table = not quiet
     dataset = getattr(dataloader, 'dataset', None)
     if dataset is not None and hasattr(dataset, 'metainfo'):
         evaluator.dataset_meta = dataset.metainfo
@@ -42,7 +46,7 @@ def unweighted_task_losses(model, outputs, data_samples) -> Dict[str, float]:
 
 @torch.no_grad()
 def evaluate_model(model, dataloader, evaluator: EvaluatorLike,
-                   with_losses: bool = False
+                   with_losses: bool = False, quiet: bool = True
                    ) -> Tuple[Dict[str, float], Optional[Dict[str, float]]]:
     """Metrics (and mean unweighted task losses) of ``model`` on
     ``dataloader``.
@@ -55,12 +59,13 @@ def evaluate_model(model, dataloader, evaluator: EvaluatorLike,
             [...]}``).
         evaluator: an ``Evaluator`` or a ``val_evaluator`` config.
         with_losses: also average each task's loss over the batches.
+        quiet: no per-evaluation metric table in the log.
 
     Returns:
         ``(metrics, losses)``: e.g. ``{'semseg/mIoU': ...}``, and
         ``{task: mean loss}`` or None.
     """
-    evaluator = build_evaluator(evaluator, dataloader)
+    evaluator = build_evaluator(evaluator, dataloader, quiet=quiet)
     num, batches = 0, 0
     loss_sums: Dict[str, float] = {}
     for batch in dataloader:

@@ -234,14 +234,15 @@ class SubnetEvaluator:
         try:
             if self.calibrator is not None:
                 states = calibrate_subnets(self.calibrator, specs)
+                bn_owner = self.calibrator.model  # the states' names
             else:
-                states = [bn_state] * len(specs)
+                states, bn_owner = [bn_state] * len(specs), model
             model.eval()
             num = 0
             for data in self.dataloader:
                 for spec, state, evaluator in zip(specs, states, evaluators):
                     model.set_subnet(spec)
-                    load_bn_state(model, state)
+                    load_bn_state(bn_owner, state)
                     outputs = model.val_step(data)
                     evaluator.process(data_samples=outputs, data_batch=data)
                 num += len(outputs)
@@ -497,8 +498,9 @@ class _Progress:
         new = max(done - self.start_done, 1)
         eta = elapsed / new * (self.num - done)
         per = seconds / len(indices)
-        for i, row in zip(indices, rows):
-            print(f'[{self.label}] {done}/{self.num} done; subnet {i + 1}: '
+        for j, (i, row) in enumerate(zip(indices, rows)):
+            count = done - len(indices) + j + 1
+            print(f'[{self.label}] {count}/{self.num} done; subnet {i + 1}: '
                   f'{_format_scores(row)} ({per:.1f} s/subnet, eta '
                   f'{_format_seconds(eta)})', file=sys.stdout, flush=True)
         self.groups += 1
@@ -631,6 +633,11 @@ def evaluate_subnets(evaluator: SubnetEvaluator, specs: Sequence[SubnetSpec],
         for worker in workers:
             worker.join()
         torch.set_num_threads(num_threads)
+    for w, worker in enumerate(workers, 1):
+        if worker.exitcode:
+            print(f'[{label}] warning: helper process w{w} exited with code '
+                  f'{worker.exitcode}; this process measured its subnets',
+                  file=sys.stderr, flush=True)
     tasks = list(rows[0])
     return {t: np.array([r[t] for r in rows]) for t in tasks}
 

@@ -57,8 +57,9 @@ def main():
     args = parse_args()
     register_all_modules()
     cfg = load_tool_config(args.config, args.cfg_options, args.work_dir)
-    tasks = {t: c['kind'] for t, c in cfg.model.tasks.items()}
-    space = MODELS.build(cfg.model).search_space
+    model = MODELS.build(cfg.model)
+    tasks = {t: spec.kind for t, spec in model.task_specs.items()}
+    space = model.search_space
     rungs = ladder_specs(space, args.levels)
     cfg.test_cfg.subnets = [dict(name=n, spec=s.to_dict()) for n, s in rungs]
     cfg.test_cfg.log_macs = True

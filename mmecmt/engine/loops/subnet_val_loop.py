@@ -249,6 +249,8 @@ class SubnetEvaluationMixin:
         try:
             from prettytable import PrettyTable
             table = PrettyTable(header)
+            table.align = 'r'
+            table.align['subnet'] = 'l'
             for row in rows:
                 table.add_row(row)
             text = table.get_string()

@@ -286,10 +286,12 @@ def plot_hv_vs_macs(points_by_method: Mapping[str, Sequence[Sequence[float]]],
         ax.plot(pts[order, 0], pts[order, 1], color=colour,
                 marker=MARKERS[m % len(MARKERS)], markersize=6,
                 linewidth=1.2, label=method)
+        texts = {}  # groups at one point (e.g. budgets above the range)
         for k in order if labels else ():
-            ax.annotate(str(labels[k]), (pts[k, 0], pts[k, 1]),
-                        textcoords='offset points', xytext=(4, 4),
-                        fontsize=7, color=colour)
+            texts.setdefault(tuple(pts[k]), []).append(str(labels[k]))
+        for (x, y), text in texts.items():
+            ax.annotate(', '.join(text), (x, y), textcoords='offset points',
+                        xytext=(4, 4), fontsize=7, color=colour)
     ref = ('0' if hv_ref_point is None else
            _format_point(np.asarray(hv_ref_point, dtype=np.float64)))
     unit = f' ({macs_unit})' if macs_unit else ''

@@ -104,8 +104,9 @@ def export_static(model: nn.Module,
     """A static copy of ``model`` at the subnet ``spec``.
 
     Args:
-        model: a slimmable architecture with ``set_subnet(spec)``; not
-            modified.
+        model: a slimmable architecture with ``set_subnet(spec)``, or a
+            training algorithm / model wrapper around one (its
+            architecture is exported); not modified.
         spec: the subnet (a :class:`SubnetSpec` or its dict form).
         example_input: (N, C, H, W) input of the forward pass that records the
             active widths (default: zeros of :data:`DEFAULT_EXAMPLE_SHAPE`);
@@ -123,6 +124,8 @@ def export_static(model: nn.Module,
             that the forward pass does not reach (its width is unknown),
             named with its module path.
     """
+    from mmecmt.models.algorithms import architecture_of
+    model = architecture_of(model)
     if not callable(getattr(model, 'set_subnet', None)):
         raise TypeError(
             f'{type(model).__name__} has no set_subnet(spec); export_static '
