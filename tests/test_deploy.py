@@ -42,8 +42,9 @@ def ecmt_work(tmp_path_factory):
 def ecmt_deployer(cfg, **options):
     """The tiny supernet's deployer with the fixture's predictor (the one
     the pre-refactor answers were searched with)."""
-    deployer = build_deployer(cfg, [CKPT], population=16, generations=4,
-                              seed=0, **options)
+    deployer = build_deployer(cfg, [CKPT], input_shape=(48, 64),
+                              population=16, generations=4, seed=0,
+                              **options)
     deployer.session.predictor = AccuracyPredictor.load(
         osp.join(FIXTURE, 'predictor.npz'), deployer.search_space,
         key=file_sha256(CKPT))
@@ -53,6 +54,18 @@ def ecmt_deployer(cfg, **options):
 @pytest.fixture(scope='module')
 def ecmt(tiny_synth_root, ecmt_work):
     return ecmt_deployer(tiny_cfg(ECMT_TINY, tiny_synth_root, ecmt_work))
+
+
+def test_macs_are_counted_at_the_padded_batch_shape(tiny_synth_root,
+                                                    tmp_path):
+    """The tiny configs crop 48 x 64; the preprocessor pads to multiples of
+    32, so the network runs (and MACs are counted) at 64 x 64, unless a
+    shape is given."""
+    from mmecmt.utils.input_shape import macs_input_shape
+    for config in (ECMT_TINY, TINY_CONFIG):
+        cfg = tiny_cfg(config, tiny_synth_root, tmp_path)
+        assert macs_input_shape(cfg) == (64, 64)
+        assert macs_input_shape(cfg, (48, 64)) == (48, 64)
 
 
 def test_default_deployer_follows_the_model(tiny_synth_root, tmp_path):

@@ -38,11 +38,11 @@ def test_evaluate_control(trained, tmp_path):
     stl_file = str(tmp_path / 'stl.json')
     json.dump(STL, open(stl_file, 'w'))
     fixed_ckpt = trained[3]
-    # 10M: above the supernet's largest subnet (answered by it), within the
+    # 20M: above the supernet's largest subnet (answered by it), within the
     # fixed model's MACs; 0.6x and 1.0x are below the fixed model's
     proc = run_tool(_args(
         trained, out, '--stl-reference', stl_file, '--budgets', '0.6x',
-        '1.0x', '10M', '--num-preferences', '2', '--fixed',
+        '1.0x', '20M', '--num-preferences', '2', '--fixed',
         osp.join(REPO, 'configs', 'mtl', 'synthscenes_mbv2_tiny.py'),
         fixed_ckpt))
     log = proc.stdout + proc.stderr
@@ -56,10 +56,10 @@ def test_evaluate_control(trained, tmp_path):
     assert methods.count('uniform width') == 3
     setup = json.load(open(osp.join(out, 'control_setup.json')))
     budgets = setup['budgets']
-    assert budgets['0.6x'] < budgets['1.0x'] < budgets['10M'] == 10 ** 7
+    assert budgets['0.6x'] < budgets['1.0x'] < budgets['20M'] == 2 * 10 ** 7
     max_macs = budgets['1.0x']
     fixed_macs = setup['methods']['fixed MTL']['macs_range'][0]
-    assert max_macs < fixed_macs <= 10 ** 7
+    assert max_macs < fixed_macs <= 2 * 10 ** 7
     for r in records:
         if r['method'] == 'fixed MTL' and r['budget'] < fixed_macs:
             assert r['feasible'] is False and 'feasible range' in r['reason']
@@ -84,10 +84,10 @@ def test_evaluate_control(trained, tmp_path):
     summary = result['summary']
     assert set(summary) == {'ECMT', 'random search', 'random subnet',
                             'uniform width', 'fixed MTL'}
-    assert set(summary['ECMT']) == {'0.6x', '1.0x', '10M'}
+    assert set(summary['ECMT']) == {'0.6x', '1.0x', '20M'}
     assert summary['fixed MTL']['0.6x']['answered'] == 0
-    assert summary['fixed MTL']['10M']['answered'] == 8
-    assert summary['fixed MTL']['10M']['hv'] > 0
+    assert summary['fixed MTL']['20M']['answered'] == 8
+    assert summary['fixed MTL']['20M']['hv'] > 0
     for groups in summary.values():
         for s in groups.values():
             assert s['violations'] == 0
@@ -144,11 +144,11 @@ def test_evaluate_control_two_methods(trained, tmp_path):
         '--out-dir', out, '--predictor-subnets', '4', '--population', '12',
         '--generations', '3', '--stl-reference',
         ','.join(f'{t}={v}' for t, v in STL.items()), '--budgets', '1.0x',
-        '10M', '--num-preferences', '1', '--cfg-options', *data])
+        '20M', '--num-preferences', '1', '--cfg-options', *data])
     assert '[control] 28/28' in proc.stdout
     result = json.load(open(osp.join(out, 'control_results.json')))
     assert set(result['summary']) == {'ECMT', 'baseline'}
-    assert 'ECMT vs baseline' in result['paired']['10M']
+    assert 'ECMT vs baseline' in result['paired']['20M']
     assert osp.isfile(osp.join(out, 'hv_vs_macs.png'))
 
 

@@ -6,14 +6,14 @@ controllability report.
         [--method NAME CONFIG CHECKPOINT [CHECKPOINT ...]] ... \
         --stl-reference work_dirs/stl/reference.json \
         [--budgets 0.4x 0.55x 0.7x 0.85x 1.0x] [--num-preferences 20] \
-        [--methods evolution random random_subnet uniform] \
+        [--ecmt-modes evolution random random_subnet uniform] \
         [--fixed CONFIG CHECKPOINT] [--pair A B] ... \
         [--predictor-subnets N] [--out-dir DIR] [--seed 0]
 
 Methods (any number, each on the deployment contract, ``docs/deploy.md``):
 
 * ``CONFIG CHECKPOINT`` (positional, optional): an ECMT supernet, run in
-  every ECMT search mode of ``--methods``: ``evolution`` (ECMT: preference
+  every ECMT search mode of ``--ecmt-modes``: ``evolution`` (ECMT: preference
   rule + evolution with the accuracy predictor), ``random`` (random search
   with the same predictor, decoders and number of fitness evaluations),
   ``random_subnet`` (one random subnet within the budget, no predictor) and
@@ -119,10 +119,12 @@ def parse_args(argv=None):
     parser.add_argument('--num-preferences', type=int, default=20,
                         help='preferences sampled from the simplex (plus the '
                         'one-hot and uniform ones)')
-    parser.add_argument('--methods', nargs='+', default=list(SEARCH_MODES),
+    parser.add_argument('--ecmt-modes', '--methods', dest='methods',
+                        nargs='+', default=list(SEARCH_MODES),
                         choices=SEARCH_MODES,
                         help='ECMT search modes run for the positional '
-                        'supernet (default: all)')
+                        'supernet (default: all; --methods is the old '
+                        'name)')
     parser.add_argument('--fixed', nargs=2, metavar=('CONFIG', 'CHECKPOINT'),
                         help=f'short for --method "{FIXED_NAME}" CONFIG '
                         'CHECKPOINT')

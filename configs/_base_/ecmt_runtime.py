@@ -30,3 +30,7 @@ model_wrapper_cfg = dict(
     type='mmecmt.models.wrappers.AlgorithmDDP',
     broadcast_buffers=False,
     find_unused_parameters=True)
+
+# Deployment (tools/deploy.py, tools/evaluate_control.py): ECMT's search for
+# a preference and a budget; options as mmecmt.deploy.ECMTDeployer's.
+deploy = dict(type='ECMTDeployer')

@@ -18,16 +18,10 @@ Caches in ``work_dir`` (default: the config's):
   (:func:`~mmecmt.search.session.predictor_cache_path`), built on the first
   request of a predictor mode;
 * the analytic MACs model (:class:`~mmecmt.search.macs.MacsModel`), keyed
-  by the architecture config and the input size
+  by the architecture's structure and the input size
   (``macs_model_<hash>.pkl``), so that a warm tool call does not re-trace
   the supernet.
 """
-import hashlib
-import json
-import os
-import os.path as osp
-import pickle
-import time
 from typing import Any, Mapping, Optional, Sequence, Tuple
 
 import torch
@@ -40,18 +34,15 @@ from mmecmt.models.slimmable.bn_calibration import (
     BNCalibrator, calibration_dataloader_cfg)
 from mmecmt.registry import DEPLOYERS, MODELS
 from mmecmt.search.budget import DEFAULT_MIN_UTILIZATION
-from mmecmt.search.macs import MacsModel
+from mmecmt.search.macs import load_or_build_macs_model
 from mmecmt.search.preference import PREFERENCE_RULES
 from mmecmt.search.refinement import DEFAULT_REFINE_SUBNETS
 from mmecmt.search.session import (PREDICTOR_MODES, SEARCH_MODES,
                                    SearchSession)
 from mmecmt.search.space import SubnetSpec
 from mmecmt.utils.checkpoint import load_trained
-from mmecmt.utils.input_shape import format_shape
 from .base import DeployableModel
 
-#: bump when MacsModel's pickled form changes (invalidates the caches).
-MACS_CACHE_VERSION = 1
 #: default number of random subnets the accuracy predictor is fitted on.
 DEFAULT_PREDICTOR_SUBNETS = 200
 
@@ -60,51 +51,6 @@ def build_architecture(cfg) -> nn.Module:
     """The architecture of ``cfg.model`` (unwrapped from its training
     algorithm), weights not loaded."""
     return architecture_of(MODELS.build(cfg.model))
-
-
-def _model_cfg_text(model: nn.Module, cfg) -> str:
-    return json.dumps(dict(model=str(cfg.model), cls=type(model).__name__),
-                      sort_keys=True)
-
-
-def load_or_build_macs_model(model: nn.Module, input_shape: Sequence[int],
-                             cache_dir: Optional[str], cfg=None,
-                             log_fn=None) -> MacsModel:
-    """:class:`MacsModel` of ``model`` at ``input_shape``, from
-    ``cache_dir/macs_model_<hash>.pkl`` when present (the hash covers the
-    model config, the search space and the input size), else built (a few
-    seconds) and saved there."""
-    t0 = time.perf_counter()
-    path = None
-    if cache_dir is not None:
-        key = json.dumps(dict(
-            version=MACS_CACHE_VERSION, shape=list(input_shape),
-            space=model.search_space.to_dict(),
-            model=_model_cfg_text(model, cfg) if cfg is not None else
-            type(model).__name__), sort_keys=True)
-        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-        path = osp.join(cache_dir, f'macs_model_{digest}.pkl')
-        if osp.isfile(path):
-            try:
-                with open(path, 'rb') as f:
-                    macs_model = pickle.load(f)
-                if isinstance(macs_model, MacsModel):
-                    return macs_model
-            except (pickle.UnpicklingError, EOFError, AttributeError,
-                    ImportError):
-                pass  # a stale or broken cache is rebuilt below
-    macs_model = MacsModel(model, input_shape=tuple(input_shape))
-    if path is not None:
-        os.makedirs(cache_dir, exist_ok=True)
-        tmp = f'{path}.{os.getpid()}.tmp'
-        with open(tmp, 'wb') as f:
-            pickle.dump(macs_model, f)
-        os.replace(tmp, path)
-    if log_fn is not None:
-        lo, hi = macs_model.macs_range()
-        log_fn(f'MACs model at {format_shape(input_shape)} built in '
-               f'{time.perf_counter() - t0:.1f} s (cached as {path})')
-    return macs_model
 
 
 @DEPLOYERS.register_module()
@@ -182,7 +128,7 @@ class ECMTDeployer(DeployableModel):
                                      input_shape=self.input_shape,
                                      calib_images=calib_images)
         self.session._macs_model = load_or_build_macs_model(
-            self.model, self.input_shape, self.work_dir, cfg, self.log)
+            self.model, self.input_shape, self.work_dir, self.log)
         self.predictor_info: Optional[dict] = None
         self._calibrator: Optional[BNCalibrator] = None
         self._prepared: Optional[str] = None
@@ -287,6 +233,7 @@ class ECMTDeployer(DeployableModel):
                             example_shape=list(self.input_shape))
         static.val_cfg = dict(type='ValLoop')
         static.test_cfg = dict(type='TestLoop')
+        static.deploy = dict(type='StaticFamily')  # a fixed model now
         for key in ('model_wrapper_cfg', 'load_from', 'resume'):
             static.pop(key, None)
         static.custom_hooks = [
@@ -296,5 +243,4 @@ class ECMTDeployer(DeployableModel):
         return static
 
 
-__all__ = ['ECMTDeployer', 'build_architecture',
-           'load_or_build_macs_model', 'DEFAULT_PREDICTOR_SUBNETS']
+__all__ = ['ECMTDeployer', 'build_architecture', 'DEFAULT_PREDICTOR_SUBNETS']

@@ -37,8 +37,13 @@ other torch functions (other than those in :data:`UNSUPPORTED_FUNCTIONS`,
 which raise) are not seen.
 """
 import copy
+import hashlib
 import itertools
+import json
 import math
+import os
+import os.path as osp
+import pickle
 import time
 import warnings
 from dataclasses import dataclass
@@ -864,3 +869,57 @@ def compare_with_fvcore(model: nn.Module, macs_model: MacsModel,
         rows.append((spec, macs_model(spec),
                      count_macs(static, macs_model.input_shape)))
     return rows
+
+
+# ----------------------------------------------------------------------
+# an on-disk cache of MACs models
+# ----------------------------------------------------------------------
+#: bump when MacsModel's pickled form changes (invalidates the caches).
+MACS_CACHE_VERSION = 1
+
+
+def _structure(model: nn.Module) -> list:
+    """Class, and every tensor's name and shape: what the MACs depend on
+    besides the input size and the search space."""
+    return [type(model).__name__] + [
+        [k, list(v.shape)] for k, v in model.state_dict().items()]
+
+
+def load_or_build_macs_model(model: nn.Module, input_shape: Sequence[int],
+                             cache_dir: Optional[str],
+                             log_fn: Optional[Callable[[str], None]] = None
+                             ) -> MacsModel:
+    """:class:`MacsModel` of ``model`` at ``input_shape``, from
+    ``cache_dir/macs_model_<hash>.pkl`` when present (the hash covers the
+    model's structure, its search space and the input size), else built (a
+    few seconds for the ECMT MobileNetV2 supernet) and saved there (None:
+    no cache)."""
+    t0 = time.perf_counter()
+    path = None
+    if cache_dir is not None:
+        key = json.dumps(dict(
+            version=MACS_CACHE_VERSION, shape=list(input_shape),
+            space=model.search_space.to_dict(),
+            structure=_structure(model)), sort_keys=True)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        path = osp.join(cache_dir, f'macs_model_{digest}.pkl')
+        if osp.isfile(path):
+            try:
+                with open(path, 'rb') as f:
+                    macs_model = pickle.load(f)
+                if isinstance(macs_model, MacsModel):
+                    return macs_model
+            except (pickle.UnpicklingError, EOFError, AttributeError,
+                    ImportError):
+                pass  # a stale or broken cache is rebuilt below
+    macs_model = MacsModel(model, input_shape=tuple(input_shape))
+    if path is not None:
+        os.makedirs(cache_dir, exist_ok=True)
+        tmp = f'{path}.{os.getpid()}.tmp'
+        with open(tmp, 'wb') as f:
+            pickle.dump(macs_model, f)
+        os.replace(tmp, path)
+    if log_fn is not None:
+        log_fn(f'MACs model at {input_shape[0]}x{input_shape[1]} built in '
+               f'{time.perf_counter() - t0:.1f} s (cached as {path})')
+    return macs_model

@@ -36,13 +36,15 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mmecmt.models.slimmable.bn_calibration import (
-    BNCalibrator, calibration_dataloader_cfg)
+    BNCalibrator, calib_images_of, calibration_dataloader_cfg)
 from mmecmt.registry import DATASETS
+from mmecmt.utils.input_shape import (  # noqa: F401 (re-exported)
+    macs_input_shape, training_crop_size)
 from .budget import (DEFAULT_MIN_UTILIZATION, check_feasible,
-                     check_utilization, fill_budget, format_macs,
+                     check_utilization, fill_budget,
                      parse_budget)
 from .evolution import EvolutionSearcher, largest_uniform_under_budget
-from .macs import MacsModel
+from .macs import MacsModel, load_or_build_macs_model
 from .predictor import AccuracyPredictor
 from .preference import PreferenceRule, validate_preference
 from .refinement import (DEFAULT_REFINE_SUBNETS, PredictorRefiner,
@@ -126,21 +128,6 @@ def predictor_settings(cfg) -> dict:
     return settings
 
 
-def training_crop_size(cfg) -> Tuple[int, int]:
-    """The ``crop_size`` of the training pipeline: the input size at which
-    budgets are counted by default.
-
-    Raises:
-        ValueError: the pipeline has no ``crop_size``.
-    """
-    crop = [t for t in cfg.train_dataloader.dataset.pipeline
-            if 'crop_size' in t]
-    if not crop:
-        raise ValueError('no crop_size in the training pipeline: give the '
-                         'input size of the MACs count explicitly')
-    return tuple(int(v) for v in crop[0]['crop_size'])
-
-
 @dataclass
 class SearchResult:
     """One answered request.
@@ -174,7 +161,9 @@ class SearchSession:
             ``val_dataloader``, ``val_evaluator``, ``randomness``).
         model: the supernet, weights loaded (``set_subnet``,
             ``search_space``).
-        input_shape: (H, W) at which MACs are counted (default: the
+        input_shape: (H, W) at which MACs are counted, padded to the
+            preprocessor's divisor (:func:`~mmecmt.utils.input_shape.
+            macs_input_shape`; default: the
             training crop).
         calib_images: training images for each BN recalibration (default:
             ``cfg.val_cfg.calibrate_bn.num_images``, else 1024).
@@ -193,10 +182,8 @@ class SearchSession:
         self.model = model
         self.search_space = model.search_space
         self.tasks: List[str] = list(self.search_space.decoders)
-        self.input_shape = tuple(input_shape) if input_shape else \
-            training_crop_size(cfg)
-        self.calib_images = int(calib_images or cfg.get('val_cfg', {}).get(
-            'calibrate_bn', {}).get('num_images', 1024))
+        self.input_shape = macs_input_shape(cfg, input_shape)
+        self.calib_images = int(calib_images or calib_images_of(cfg))
         self.seed = int(cfg.get('randomness', {}).get('seed', 0))
         self.predictor_cfg = predictor_settings(cfg)
         self.predictor: Optional[AccuracyPredictor] = None
@@ -208,15 +195,12 @@ class SearchSession:
     # ------------------------------------------------------------------
     @property
     def macs_model(self) -> MacsModel:
+        """The supernet's :class:`MacsModel` at :attr:`input_shape`, loaded
+        from (or built once into) the config's work dir."""
         if self._macs_model is None:
-            t0 = time.perf_counter()
-            self._macs_model = MacsModel(self.model,
-                                         input_shape=self.input_shape)
-            lo, hi = self._macs_model.macs_range()
-            print_log(
-                f'MACs model at {self.input_shape[0]}x{self.input_shape[1]}'
-                f': subnets {format_macs(lo)} - {format_macs(hi)} '
-                f'({time.perf_counter() - t0:.1f} s)', logger='current')
+            self._macs_model = load_or_build_macs_model(
+                self.model, self.input_shape, self.cfg.get('work_dir'),
+                lambda m: print_log(m, logger='current'))
         return self._macs_model
 
     def budget(self, text) -> int:
@@ -335,17 +319,21 @@ class SearchSession:
         store = subnet_store.root
         num_total = int(num_subnets) + 2
         num_stored = subnet_store.num_done(num_total)
-        print_log(
-            f'Building the accuracy predictor (first use of this checkpoint'
-            f'): {num_total} subnets (max, min and {num_subnets} random), '
-            f'each BN-recalibrated on {calib_images} of the training images '
-            f'[0, {len(calib_idx)}) and scored on the held-out training '
-            f'images [{holdout_idx[0]}, {holdout_idx[-1] + 1}) (edge '
-            f'matching: {evaluator.edge_matching}); {num_workers} '
-            f'process(es), {group_size} subnets per calibration pass. '
-            f'{num_stored} of them are already evaluated in {store}. The '
-            'time estimate follows the first subnets; the predictor will be '
-            f'cached at {cache}', logger='current')
+        for line in (
+                f'Building the accuracy predictor (first use of this '
+                f'checkpoint): {num_total} subnets (max, min and '
+                f'{num_subnets} random); {num_stored} of them already '
+                f'evaluated in {store}',
+                f'Each subnet: BN statistics from {calib_images} training '
+                f'images of [0, {len(calib_idx)}), scores on the held-out '
+                f'training images [{holdout_idx[0]}, {holdout_idx[-1] + 1})'
+                f' (edge matching: {evaluator.edge_matching}); '
+                f'{num_workers} process(es), {group_size} subnets per '
+                'calibration pass; the time estimate follows the first '
+                'subnets',
+                f'The predictor will be cached at {cache}; later requests '
+                'on this checkpoint load it'):
+            print_log(line, logger='current')
         specs, scores = build_predictor_dataset(
             evaluator, self.search_space, num_subnets, seed=seed,
             store=subnet_store, group_size=group_size,

@@ -8,16 +8,20 @@ controllability report) is counted at that padded size, and states it.
 
 :func:`macs_input_shape` gives that size for a config: by default the
 training crop (the size the network was trained and is deployed at), padded
-up to the preprocessor's ``size_divisor``; an explicit ``(H, W)`` is padded
-the same way.
+up to the preprocessor's ``size_divisor``; an explicit ``(H, W)`` (a tool's
+``--shape``) is taken as it is, and stated with the figures like the
+default.
 """
 import math
 from typing import Mapping, Optional, Sequence, Tuple
 
 
 def size_divisor(cfg) -> int:
-    """The model's data preprocessor ``size_divisor`` (1 when unset)."""
-    pre = (cfg.get('model', {}) or {}).get('data_preprocessor') or {}
+    """The model's data preprocessor ``size_divisor`` (1 when unset); for a
+    training algorithm, its architecture's."""
+    model = cfg.get('model', {}) or {}
+    pre = model.get('data_preprocessor') or \
+        (model.get('architecture') or {}).get('data_preprocessor') or {}
     if not isinstance(pre, Mapping):
         return 1
     return int(pre.get('size_divisor') or 1)
@@ -51,11 +55,13 @@ def training_crop_size(cfg) -> Tuple[int, int]:
 
 def macs_input_shape(cfg, shape: Optional[Sequence[int]] = None
                      ) -> Tuple[int, int]:
-    """``(H, W)`` at which MACs are counted for ``cfg``: ``shape`` (default:
-    the training crop) padded up to the preprocessor's ``size_divisor``,
-    i.e. the batch shape the network runs."""
-    base = tuple(shape) if shape is not None else training_crop_size(cfg)
-    return pad_to_divisor(base, size_divisor(cfg))
+    """``(H, W)`` at which MACs are counted for ``cfg``: the training crop
+    padded up to the preprocessor's ``size_divisor``, i.e. the batch shape
+    the network runs; an explicit ``shape`` (a tool's ``--shape H W``) is
+    taken as it is."""
+    if shape is not None:
+        return pad_to_divisor(shape, 1)
+    return pad_to_divisor(training_crop_size(cfg), size_divisor(cfg))
 
 
 def format_shape(shape: Sequence[int]) -> str:

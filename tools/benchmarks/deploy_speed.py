@@ -48,13 +48,13 @@ def run(args):
     print(f'deployer built in {build:.2f} s: {deployer.describe()}')
     if hasattr(deployer, 'ensure_predictor'):
         deployer.ensure_predictor()
-        from mmecmt.deploy.ecmt import load_or_build_macs_model
+        from mmecmt.search.macs import load_or_build_macs_model
         t0 = time.perf_counter()
         load_or_build_macs_model(deployer.model, deployer.input_shape, None)
         cold = time.perf_counter() - t0
         t0 = time.perf_counter()
         load_or_build_macs_model(deployer.model, deployer.input_shape,
-                                 deployer.work_dir, deployer.cfg)
+                                 deployer.work_dir)
         warm = time.perf_counter() - t0
         print(f'MACs model: built from scratch in {cold:.2f} s, loaded from '
               f'its cache in {warm:.3f} s')

@@ -20,7 +20,8 @@ from torch.utils.data import DataLoader
 
 from mmecmt.models.algorithms import architecture_of
 from mmecmt.models.slimmable.bn_calibration import (
-    BNCalibrator, calibration_dataloader_cfg, load_bn_state, save_bn_state)
+    DEFAULT_CALIB_IMAGES, BNCalibrator, calibration_dataloader_cfg,
+    load_bn_state, save_bn_state)
 from mmecmt.registry import LOOPS
 from mmecmt.search.space import SubnetSpec
 
@@ -154,7 +155,8 @@ class SubnetEvaluationMixin:
         if self._calibrator is None:
             self._calibrator = BNCalibrator(
                 self.supernet(), self.calibration_dataloader(),
-                num_images=self.calibrate_bn.get('num_images', 1024),
+                num_images=self.calibrate_bn.get('num_images',
+                                                 DEFAULT_CALIB_IMAGES),
                 show_progress=self.calibrate_bn.get('show_progress', True))
         return self._calibrator
 
@@ -167,7 +169,7 @@ class SubnetEvaluationMixin:
             return None
         if self._macs_model is None:
             try:
-                from mmecmt.search.macs import MacsModel
+                from mmecmt.search.macs import load_or_build_macs_model
             except ImportError as err:
                 self._disable_macs(f'mmecmt.search.macs: {err}')
                 return None
@@ -177,7 +179,8 @@ class SubnetEvaluationMixin:
                                                 False)
                 shape = tuple(batch['inputs'].shape[-2:])
             try:
-                self._macs_model = MacsModel(model, input_shape=shape)
+                self._macs_model = load_or_build_macs_model(
+                    model, shape, self.runner.work_dir)
             except (NotImplementedError, RuntimeError, ValueError) as err:
                 self._disable_macs(f'{type(err).__name__}: {err}')
                 return None
@@ -300,7 +303,8 @@ class SubnetValLoop(SubnetEvaluationMixin, ValLoop):
                  dataloader: Union[DataLoader, Dict],
                  evaluator,
                  subnets: Sequence[SubnetEntry] = ('max', 'min'),
-                 calibrate_bn: Optional[dict] = dict(num_images=1024),
+                 calibrate_bn: Optional[dict] = dict(
+                     num_images=DEFAULT_CALIB_IMAGES),
                  log_macs: bool = True,
                  macs_input_shape: Optional[Sequence[int]] = None,
                  fp16: bool = False):
@@ -326,7 +330,8 @@ class SubnetTestLoop(SubnetEvaluationMixin, TestLoop):
                  dataloader: Union[DataLoader, Dict],
                  evaluator,
                  subnets: Sequence[SubnetEntry] = ('max', 'min'),
-                 calibrate_bn: Optional[dict] = dict(num_images=1024),
+                 calibrate_bn: Optional[dict] = dict(
+                     num_images=DEFAULT_CALIB_IMAGES),
                  log_macs: bool = True,
                  macs_input_shape: Optional[Sequence[int]] = None,
                  fp16: bool = False):

@@ -25,6 +25,10 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 BNState = Dict[str, Dict[str, Tensor]]
 
+#: training images averaged over per recalibration when a config says
+#: nothing (Universally Slimmable Networks use a few batches; ours).
+DEFAULT_CALIB_IMAGES = 1024
+
 
 def batch_norms(model: nn.Module) -> Dict[str, _BatchNorm]:
     """The BN layers of ``model`` that track running statistics."""
@@ -93,7 +97,7 @@ class BNCalibrator:
     def __init__(self,
                  model: nn.Module,
                  dataloader: Iterable,
-                 num_images: int = 1024,
+                 num_images: int = DEFAULT_CALIB_IMAGES,
                  show_progress: bool = True):
         if int(num_images) != num_images or num_images < 1:
             raise ValueError(
@@ -202,6 +206,13 @@ def stdout_is_terminal() -> bool:
 
 __all__ = ['BNCalibrator', 'save_bn_state', 'load_bn_state',
            'batch_norms', 'stdout_is_terminal']
+
+
+def calib_images_of(cfg) -> int:
+    """The config's ``val_cfg.calibrate_bn.num_images``, else
+    :data:`DEFAULT_CALIB_IMAGES`: the one default of every tool and loop."""
+    calibrate = (cfg.get('val_cfg') or {}).get('calibrate_bn') or {}
+    return int(calibrate.get('num_images', DEFAULT_CALIB_IMAGES))
 
 
 def calibration_dataloader_cfg(train_dataloader_cfg: Mapping) -> dict:
