@@ -47,10 +47,9 @@ sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
 from mmengine.logging import print_log  # noqa: E402
 
-from mmecmt.utils.json_io import to_strict_json  # noqa: E402
 from mmecmt.utils.tool_cli import (build_tool_deployer,  # noqa: E402
                                    cfg_options_dict, parse_request,
-                                   run_main)
+                                   run_main, write_result)
 
 RESULT_FILE = 'deploy_result.json'
 
@@ -129,11 +128,7 @@ def run(args):
             deployer, plan.spec, osp.join(out_dir, 'export'),
             onnx=args.onnx, log_fn=lambda m: print_log(m, logger='current'))
         result['export_dir'] = osp.join(out_dir, 'export')
-    result = to_strict_json(result)
-    with open(osp.join(out_dir, RESULT_FILE), 'w') as f:
-        json.dump(result, f, indent=2, allow_nan=False)
-    print(json.dumps(result, indent=2, allow_nan=False))
-    return result
+    return write_result(result, osp.join(out_dir, RESULT_FILE))
 
 
 def main(argv=None):

@@ -39,6 +39,7 @@ from mmecmt.deploy import write_export  # noqa: E402
 from mmecmt.engine.loops.subnet_val_loop import (  # noqa: E402
     parse_subnet_entry, resolve_subnet)
 from mmecmt.structures.arch_spec import SPEC_KEYS, ArchSpec  # noqa: E402
+from mmecmt.utils.json_io import read_json_file  # noqa: E402
 from mmecmt.utils.tool_cli import (UserError,  # noqa: E402
                                    build_tool_deployer, cfg_options_dict,
                                    run_main)
@@ -78,11 +79,9 @@ def _read_spec_file(path: str):
     if not osp.isfile(path):
         return None
     try:
-        with open(path) as f:
-            data = json.load(f)
-    except json.JSONDecodeError as err:
-        raise UserError(f'--subnet: {path} is not valid JSON: {err}') \
-            from None
+        data = read_json_file(path, 'subnet file')
+    except ValueError as err:
+        raise UserError(f'--subnet: {err}') from None
     if isinstance(data, dict) and set(data) == set(SPEC_KEYS):
         try:
             return ArchSpec.from_dict(data, source=path)

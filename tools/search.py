@@ -56,7 +56,6 @@ subnet's val metrics after BN recalibration; with ``--export`` the static
 model exported to ``DIR/export`` (:func:`mmecmt.deploy.write_export`).
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -70,11 +69,10 @@ from mmecmt.search.budget import (DEFAULT_MIN_UTILIZATION,  # noqa: E402
 from mmecmt.search.preference import PREFERENCE_RULES  # noqa: E402
 from mmecmt.search.session import SEARCH_MODES  # noqa: E402
 from mmecmt.search.subnet_evaluator import HOLDOUT_FRACTION  # noqa: E402
-from mmecmt.utils.json_io import to_strict_json  # noqa: E402
 from mmecmt.utils.tool_cli import (add_predictor_args,  # noqa: E402
                                    build_tool_deployer, cfg_options_dict,
                                    parse_request, predictor_kwargs, run_main,
-                                   utilization_arg)
+                                   utilization_arg, write_result)
 
 
 def parse_args(argv=None):
@@ -183,11 +181,7 @@ def run(args):
             deployer, plan.spec, export_dir,
             log_fn=lambda m: print_log(m, logger='current'))
         result['export_dir'] = export_dir
-    result = to_strict_json(result)
-    with open(osp.join(out_dir, 'search_result.json'), 'w') as f:
-        json.dump(result, f, indent=2, allow_nan=False)
-    print(json.dumps(result, indent=2, allow_nan=False))
-    return result
+    return write_result(result, osp.join(out_dir, 'search_result.json'))
 
 
 def main(argv=None):

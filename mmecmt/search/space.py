@@ -19,6 +19,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from mmecmt.utils.json_io import read_json_file
+
 SAMPLE_MODES = ('max', 'min', 'random')
 #: the :class:`SubnetSpec` fields of the entries, in entry order.
 ENTRY_PARTS = ('encoder', 'decoders')
@@ -87,13 +89,7 @@ class SubnetSpec:
 
     @classmethod
     def from_json(cls, path: str) -> 'SubnetSpec':
-        try:
-            with open(path) as f:
-                data = json.load(f)
-        except FileNotFoundError:
-            raise FileNotFoundError(f'subnet file {path} does not exist')
-        except json.JSONDecodeError as e:
-            raise ValueError(f'subnet file {path} is not valid JSON: {e}')
+        data = read_json_file(path, 'subnet file')
         try:
             return cls.from_dict(data)
         except ValueError as e:

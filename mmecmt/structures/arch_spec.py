@@ -21,6 +21,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Tuple
 
+from mmecmt.utils.json_io import read_json_file
+
 SPEC_KEYS = ('method', 'checkpoint', 'arch', 'input_shape')
 
 
@@ -98,15 +100,7 @@ class ArchSpec:
             FileNotFoundError / ValueError: missing file, invalid JSON or
                 not a spec (the file is named).
         """
-        try:
-            with open(path) as f:
-                data = json.load(f)
-        except FileNotFoundError:
-            raise FileNotFoundError(f'spec file {path} does not exist') \
-                from None
-        except json.JSONDecodeError as err:
-            raise ValueError(f'spec file {path} is not valid JSON: {err}') \
-                from None
+        data = read_json_file(path, 'spec file')
         return cls.from_dict(data, source=f'spec file {path}')
 
     def key(self) -> str:

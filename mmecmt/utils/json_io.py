@@ -1,4 +1,6 @@
-"""Strict JSON for result files."""
+"""Strict JSON for result files, and reading a JSON file with errors that
+name it."""
+import json
 import math
 from collections.abc import Mapping
 
@@ -29,3 +31,19 @@ def to_strict_json(obj):
     if obj is None or isinstance(obj, str):
         return obj
     raise TypeError(f'cannot write {type(obj).__name__} {obj!r} to JSON')
+
+
+def read_json_file(path: str, what: str = 'file'):
+    """The JSON content of ``path``.
+
+    Raises:
+        FileNotFoundError: ``'<what> <path> does not exist'``.
+        ValueError: ``'<what> <path> is not valid JSON: ...'``.
+    """
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise FileNotFoundError(f'{what} {path} does not exist') from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f'{what} {path} is not valid JSON: {err}') from None

@@ -188,3 +188,16 @@ def parse_request(deployer, preference: str, budget: str):
         return deployer.plan(pref, macs)
     except ValueError as err:
         raise UserError(f'--budget: {err}') from None
+
+
+def write_result(result: dict, path: str) -> dict:
+    """Write a tool's result to ``path`` as strict JSON (NaN as null) and
+    print it; returns the strict form."""
+    import json
+
+    from mmecmt.utils.json_io import to_strict_json
+    result = to_strict_json(result)
+    with open(path, 'w') as f:
+        json.dump(result, f, indent=2, allow_nan=False)
+    print(json.dumps(result, indent=2, allow_nan=False))
+    return result

@@ -13,19 +13,14 @@ from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 from torch import Tensor, nn
 
+from mmecmt.models.architectures.slim_multitask_encoder_decoder import \
+    _check_keys
 from mmecmt.registry import MODELS
 from mmecmt.search.sampler import MAX_MEMBER, SandwichSampler
 from .base import BaseAlgorithm
 
 #: the forward mode that returns one member's losses and features.
 MEMBER_MODE = 'member'
-
-
-def _check_keys(where: str, given: dict, valid: Sequence[str]) -> None:
-    unknown = sorted(set(given) - set(valid))
-    if unknown:
-        raise ValueError(f'{where}: unknown keys {unknown}; valid keys are '
-                         f'{list(valid)}')
 
 
 @MODELS.register_module()
