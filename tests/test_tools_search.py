@@ -205,6 +205,11 @@ def test_store_records_its_measurement_protocol(tmp_path):
         EvaluatedSubnetStore(legacy, protocol=new)
     assert EvaluatedSubnetStore.for_protocol(legacy, new).root != legacy
     assert store.num_done(0) == 0 and store.num_done(1) == 1
+    # an entry saved by another process after the caller looked for it
+    # cannot be claimed (no second evaluation), and leaves no claim
+    assert not store.claim(0)
+    assert not osp.exists(osp.join(root, '0.claim'))
+    assert store.claim(1) and osp.exists(osp.join(root, '1.claim'))
 
 
 def test_with_edge_matching_and_quiet_logs():
@@ -325,7 +330,6 @@ def test_search_tool(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path):
     assert 'too few to judge the predictor' in log1
     # one line per subnet: no metrics table, no bar
     assert '+------' not in log1 and '\r' not in log1
-    print(log1[:6000])
     # a cache of the default name made with another size: used, with a
     # warning (copied there, as an earlier version would have named it)
     import shutil
@@ -438,8 +442,8 @@ def test_search_tool(tiny_synth_root, tiny_ecmt_checkpoint, tmp_path):
     assert '6/6 done' not in log_f  # the base subnets came from the store
     store = osp.join(work, f'predictor_{sha[:12]}_subnets')
     folder = osp.join(store, 'refine_n4_k3_round0')
-    assert len([f for f in os.listdir(folder) if f.endswith('.json')]) == \
-        first['new_subnets']
+    assert EvaluatedSubnetStore(folder).num_done() == first['new_subnets']
+    assert osp.isfile(osp.join(folder, 'protocol.json'))
     assert os.path.getmtime(cache) == mtime  # the plain one is untouched
     code, _, err = done['bad_refine']
     assert code == 2 and '--refine-rounds' in err and \

@@ -32,8 +32,12 @@ the **training** data: the last 10 % of the training dataset's indices
 first 90 %. Its quality (Spearman / Kendall per task) is measured on a
 held-out 20 % of the evaluated subnets, then it is refitted on all of them
 and cached at ``<work_dir>/predictor_<sha256[:12] of the checkpoint>.npz``
-(keyed by the checkpoint's sha256); a later call loads it whatever its
-``--predictor-subnets`` (delete the file to rebuild with other settings).
+(keyed by the checkpoint's sha256; a non-default size, seed or measurement
+setting gets its own file, ``..._p<hash>.npz``, and reuses the subnets
+already measured). The default build (202 subnets, two processes, BN
+statistics of 8 subnets per pass) takes about 8 minutes on 2 cores
+(``docs/results/predictor_build.md``); the tool says what it builds before
+it starts and estimates the time after the first subnets.
 ``--refine-rounds R`` then refines it where the search looks
 (:class:`~mmecmt.search.refinement.PredictorRefiner`): R rounds, each
 answering ``--refine-subnets`` training requests of its own (preference ~

@@ -43,8 +43,6 @@ from mmecmt.search.space import SubnetSpec
 from mmecmt.utils.checkpoint import load_trained
 from .base import DeployableModel
 
-#: default number of random subnets the accuracy predictor is fitted on.
-DEFAULT_PREDICTOR_SUBNETS = 200
 
 
 def build_architecture(cfg) -> nn.Module:
@@ -69,7 +67,8 @@ class ECMTDeployer(DeployableModel):
         min_utilization: widen a subnet that uses less of its budget.
         predictor_subnets / refine_rounds / refine_subnets /
             predictor_workers / holdout_fraction: the accuracy predictor's
-            build (see ``tools/search.py``).
+            build (see ``tools/search.py``; None: the defaults of
+            :mod:`mmecmt.search.subnet_evaluator`).
         calib_images: training images of each BN recalibration (default:
             the config's ``val_cfg.calibrate_bn.num_images``).
         work_dir: where the predictor and MACs-model caches live (default:
@@ -86,7 +85,7 @@ class ECMTDeployer(DeployableModel):
                  population: int = 100, generations: int = 50,
                  seed: int = 0,
                  min_utilization: float = DEFAULT_MIN_UTILIZATION,
-                 predictor_subnets: int = DEFAULT_PREDICTOR_SUBNETS,
+                 predictor_subnets: Optional[int] = None,
                  refine_rounds: int = 0,
                  refine_subnets: int = DEFAULT_REFINE_SUBNETS,
                  predictor_workers: Optional[int] = None,
@@ -115,7 +114,7 @@ class ECMTDeployer(DeployableModel):
                                    generations=int(generations),
                                    seed=int(seed),
                                    min_utilization=float(min_utilization))
-        self.predictor_options = dict(num_subnets=int(predictor_subnets),
+        self.predictor_options = dict(num_subnets=predictor_subnets,
                                       refine_rounds=int(refine_rounds),
                                       refine_subnets=int(refine_subnets),
                                       seed=int(seed))
@@ -147,8 +146,12 @@ class ECMTDeployer(DeployableModel):
         return int(lo), int(hi)
 
     def subnet(self, arch: Mapping[str, Any]) -> SubnetSpec:
-        """``arch`` as a validated :class:`SubnetSpec`."""
-        return self.search_space.validate(SubnetSpec.from_dict(arch))
+        """``arch`` as a validated :class:`SubnetSpec`, its entries in the
+        search space's order (a spec's JSON sorts them)."""
+        spec = self.search_space.validate(SubnetSpec.from_dict(arch))
+        return SubnetSpec(
+            {k: spec.encoder[k] for k in self.search_space.encoder},
+            {k: spec.decoders[k] for k in self.search_space.decoders})
 
     def ensure_predictor(self) -> Optional[dict]:
         """Load or build the accuracy predictor (predictor modes only)."""
@@ -243,4 +246,4 @@ class ECMTDeployer(DeployableModel):
         return static
 
 
-__all__ = ['ECMTDeployer', 'build_architecture', 'DEFAULT_PREDICTOR_SUBNETS']
+__all__ = ['ECMTDeployer', 'build_architecture']

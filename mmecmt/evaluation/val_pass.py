@@ -8,23 +8,39 @@ batch, feeds the predictions to the metrics (``MultiTaskMetric``) and, on
 request, averages each task's loss over the batches (for CDMA's uniformity
 metric, :mod:`mmecmt.evaluation.control.uniformity`).
 """
+import contextlib
+import logging
 from typing import Dict, Optional, Tuple, Union
 
 import torch
 from mmengine.evaluator import Evaluator
+from mmengine.logging import MMLogger
 
 EvaluatorLike = Union[Evaluator, dict, list]
 
 
-def build_evaluator(evaluator_cfg: EvaluatorLike, dataloader,
-                    quiet: bool = False) -> Evaluator:
+@contextlib.contextmanager
+def quiet_info_logs():
+    """Drop INFO (and lower) records of mmengine's current logger inside the
+    block, e.g. the per-task metrics table ``MultiTaskMetric`` logs after
+    each evaluation; warnings and errors still pass."""
+    logger = MMLogger.get_current_instance()
+
+    def keep(record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+    logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        logger.removeFilter(keep)
+
+
+def build_evaluator(evaluator_cfg: EvaluatorLike, dataloader) -> Evaluator:
     """An ``Evaluator`` from a config (``val_evaluator``) with the loader's
-    dataset meta; ``quiet`` turns off the metrics' per-evaluation tables."""
+    dataset meta."""
     evaluator = evaluator_cfg if isinstance(evaluator_cfg, Evaluator) \
         else Evaluator(evaluator_cfg)
-    for metric in evaluator.metrics:
-        if hasattr(metric, '_log_table'):
-            metric.log_table = not quiet
     dataset = getattr(dataloader, 'dataset', None)
     if dataset is not None and hasattr(dataset, 'metainfo'):
         evaluator.dataset_meta = dataset.metainfo
@@ -59,13 +75,14 @@ def evaluate_model(model, dataloader, evaluator: EvaluatorLike,
             [...]}``).
         evaluator: an ``Evaluator`` or a ``val_evaluator`` config.
         with_losses: also average each task's loss over the batches.
-        quiet: no per-evaluation metric table in the log.
+        quiet: no INFO logs of the metrics (their per-evaluation table):
+            tools that measure many networks print their own summaries.
 
     Returns:
         ``(metrics, losses)``: e.g. ``{'semseg/mIoU': ...}``, and
         ``{task: mean loss}`` or None.
     """
-    evaluator = build_evaluator(evaluator, dataloader, quiet=quiet)
+    evaluator = build_evaluator(evaluator, dataloader)
     num, batches = 0, 0
     loss_sums: Dict[str, float] = {}
     for batch in dataloader:
@@ -80,10 +97,12 @@ def evaluate_model(model, dataloader, evaluator: EvaluatorLike,
         predictions = model.postprocess(outputs, samples)
         evaluator.process(data_samples=predictions, data_batch=batch)
         num += len(predictions)
-    metrics = dict(evaluator.evaluate(num))
+    with quiet_info_logs() if quiet else contextlib.nullcontext():
+        metrics = dict(evaluator.evaluate(num))
     losses = {t: v / batches for t, v in loss_sums.items()} \
         if with_losses and batches else None
     return metrics, losses
 
 
-__all__ = ['evaluate_model', 'build_evaluator', 'unweighted_task_losses']
+__all__ = ['evaluate_model', 'build_evaluator', 'unweighted_task_losses',
+           'quiet_info_logs']

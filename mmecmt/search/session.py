@@ -26,6 +26,8 @@ Requests:
 """
 import hashlib
 import json
+import logging
+import math
 import os.path as osp
 import time
 from dataclasses import dataclass, field
@@ -50,10 +52,14 @@ from .preference import PreferenceRule, validate_preference
 from .refinement import (DEFAULT_REFINE_SUBNETS, PredictorRefiner,
                          check_refinement)
 from .space import SubnetSpec
-from .subnet_evaluator import (HOLDOUT_FRACTION, EvaluatedSubnetStore,
+from .subnet_evaluator import (DEFAULT_PREDICTOR_GROUP,
+                               DEFAULT_PREDICTOR_SUBNETS,
+                               DEFAULT_PREDICTOR_WORKERS, HOLDOUT_FRACTION,
+                               MIN_QUALITY_SUBNETS, PREDICTOR_CALIB_IMAGES,
+                               PREDICTOR_EDGE_MATCHING, EvaluatedSubnetStore,
                                SubnetEvaluator, build_predictor_dataset,
                                evaluate_subnets, holdout_split,
-                               subset_dataloader_cfg)
+                               subset_dataloader_cfg, with_edge_matching)
 
 SEARCH_MODES = ('evolution', 'random', 'random_subnet', 'uniform')
 #: the modes that rank subnets with the accuracy predictor
@@ -242,7 +248,7 @@ class SearchSession:
         :mod:`~mmecmt.search.subnet_evaluator`: ``num_subnets``
         :data:`DEFAULT_PREDICTOR_SUBNETS`. Measurement of each subnet: BN
         statistics from ``calib_images`` training images (default
-        :data:`PREDICTOR_CALIB_IMAGES`, at most the session's
+        :data:`PREDICTOR_CALIB_IMAGES`, else the session's
         ``calib_images``), scores on the held-out split with the val
         metric, its edge matching replaced by ``edge_matching``
         (``'default'``: :data:`PREDICTOR_EDGE_MATCHING`; None: as
@@ -259,13 +265,6 @@ class SearchSession:
             Information for the report (cache, loaded, num_train, quality,
             refinement, build_seconds).
         """
-        import logging
-        from .subnet_evaluator import (DEFAULT_PREDICTOR_GROUP,
-                                       DEFAULT_PREDICTOR_SUBNETS,
-                                       DEFAULT_PREDICTOR_WORKERS,
-                                       PREDICTOR_CALIB_IMAGES,
-                                       PREDICTOR_EDGE_MATCHING,
-                                       with_edge_matching)
         check_refinement(refine_rounds, refine_subnets)
         if num_subnets is None:
             num_subnets = DEFAULT_PREDICTOR_SUBNETS
@@ -289,8 +288,8 @@ class SearchSession:
                     'rebuild it', logger='current', level=logging.WARNING)
             return dict(cache=cache, loaded=True, num_train=num_train)
         t0 = time.perf_counter()
-        calib_images = int(calib_images or min(PREDICTOR_CALIB_IMAGES,
-                                               self.calib_images))
+        calib_images = int(calib_images or PREDICTOR_CALIB_IMAGES
+                           or self.calib_images)
         train_cfg = self.cfg.train_dataloader
         dataset = DATASETS.build(dict(train_cfg.dataset, pipeline=[]))
         calib_idx, holdout_idx = holdout_split(len(dataset),
@@ -384,8 +383,6 @@ class SearchSession:
         evaluated), else to a sub-folder ``protocol_<hash>`` of it
         (:meth:`EvaluatedSubnetStore.for_protocol`).
         """
-        from .subnet_evaluator import (DEFAULT_PREDICTOR_SUBNETS,
-                                       PREDICTOR_EDGE_MATCHING)
         sha = sha256_of(checkpoint)
         if kwargs.get('num_subnets') is None:
             kwargs.pop('num_subnets', None)
@@ -421,9 +418,6 @@ class SearchSession:
         random :data:`QUALITY_FRACTION` of the subnets, on those; a warning
         when they are fewer than :data:`MIN_QUALITY_SUBNETS` (rank
         correlations of a handful of points mean little)."""
-        import logging
-        import math
-        from .subnet_evaluator import MIN_QUALITY_SUBNETS
         order = np.random.default_rng(seed).permutation(len(specs))
         num_test = max(1, int(round(QUALITY_FRACTION * len(specs))))
         test, train = order[:num_test], order[num_test:]

@@ -230,11 +230,7 @@ class MultiTaskMetric(BaseMetric):
 
     def _log_table(self, metrics: Dict[str, float],
                    tasks: Dict[str, TaskSpec]) -> None:
-        """Log one row per task (and Delta_m) with mmengine's logger
-        (unless ``self.log_table`` is False: tools that measure many
-        networks print their own one-line summaries)."""
-        if not getattr(self, 'log_table', True):
-            return
+        """Log one row per task (and Delta_m) with mmengine's logger."""
         rows = []
         for name, spec in tasks.items():
             values = [(k.split('/', 1)[1], v) for k, v in metrics.items()
