@@ -40,7 +40,7 @@ from torch import nn
 from mmecmt.evaluation.val_pass import evaluate_model
 from mmecmt.structures.arch_spec import ArchSpec
 from mmecmt.structures.request import (above_range_note, check_feasible,
-                                       format_macs, parse_budget,
+                                       format_macs, macs_unit, parse_budget,
                                        validate_preference)
 from mmecmt.utils.checkpoint import file_sha256
 from mmecmt.utils.input_shape import format_shape, macs_input_shape
@@ -273,9 +273,10 @@ class DeployableModel(metaclass=ABCMeta):
     def describe(self) -> str:
         """One line: method, tasks, MACs range and input size."""
         lo, hi = self.macs_range()
-        unit_lo = format_macs(lo)
+        unit = macs_unit(lo)
         return (f'{self.method}: tasks {self.tasks}, networks '
-                f'{unit_lo} - {format_macs(hi)} at input '
+                f'{format_macs(lo, unit).split()[0]} - '
+                f'{format_macs(hi, unit)} at input '
                 f'{format_shape(self.input_shape)}')
 
     def log(self, message: str) -> None:

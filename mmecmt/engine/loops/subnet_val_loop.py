@@ -226,7 +226,7 @@ class SubnetEvaluationMixin:
         ...), what the long one-line metric log of mmengine hides."""
         from mmecmt.evaluation.functional.delta_m import (
             PRIMARY_METRICS, primary_metric, task_kind)
-        from mmecmt.search.budget import format_macs
+        from mmecmt.search.budget import format_macs, macs_unit
         metric = self.evaluator.metrics[0] if self.evaluator.metrics else None
         matching = getattr(metric, 'edge_matching', 'one_to_one')
         columns = []  # (task, metric key, header)
@@ -240,9 +240,12 @@ class SubnetEvaluationMixin:
             columns.append((task, key, f'{task} {key} {arrow}'.strip()))
         header = ['subnet', 'MACs'] + [c[2] for c in columns]
         rows = []
+        all_macs = [metrics[f'{n}/macs'] for n, _ in self.subnets
+                    if metrics.get(f'{n}/macs') is not None]
+        unit = macs_unit(min(all_macs)) if all_macs else None
         for name, _ in self.subnets:
             macs = metrics.get(f'{name}/macs')
-            row = [name, '-' if macs is None else format_macs(macs)]
+            row = [name, '-' if macs is None else format_macs(macs, unit)]
             for task, key, _ in columns:
                 value = metrics.get(f'{name}/{task}/{key}')
                 row.append('-' if value is None else f'{value:.4f}')
