@@ -340,8 +340,7 @@ def run(args):
                     for n, (lo, hi) in ranges.items()))
     for name, deployer, _ in methods:
         print_log(f'{name}: {deployer.describe()}', logger='current')
-        if hasattr(deployer, 'ensure_predictor'):
-            deployer.ensure_predictor()
+        deployer.warm_up()
 
     out_dir = args.out_dir or osp.join(cfg.work_dir, 'control')
     os.makedirs(out_dir, exist_ok=True)

@@ -68,7 +68,7 @@ class Plan:
             the largest network.
         note: a sentence for the user when something is worth saying (e.g.
             the above-range answer), else None.
-        seconds: planning time.
+        seconds: planning time (after :meth:`DeployableModel.warm_up`).
         info: method-specific facts (fitness, predicted scores, the chosen
             member, ...), JSON-serialisable.
     """
@@ -162,6 +162,10 @@ class DeployableModel(metaclass=ABCMeta):
     def _export(self, arch: Mapping[str, Any]) -> nn.Module:
         """A static copy of ``arch`` of plain layers, eval mode."""
 
+    def warm_up(self) -> None:
+        """Build what planning needs once (ECMT: load or build the accuracy
+        predictor); :meth:`plan` calls it before timing the request."""
+
     def static_config(self, spec: ArchSpec):
         """A config whose model builds the exported ``spec`` (weights
         uninitialised), so that ``tools/test.py`` evaluates the export.
@@ -220,6 +224,7 @@ class DeployableModel(metaclass=ABCMeta):
             budget = self.budget(budget)
         lo, hi = self.macs_range()
         check_feasible(budget, lo, hi, self.network_name)
+        self.warm_up()
         t0 = time.perf_counter()
         note = above_range_note(budget, hi, self.network_name)
         if note is None:

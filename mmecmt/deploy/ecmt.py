@@ -153,6 +153,9 @@ class ECMTDeployer(DeployableModel):
             {k: spec.encoder[k] for k in self.search_space.encoder},
             {k: spec.decoders[k] for k in self.search_space.decoders})
 
+    def warm_up(self) -> None:
+        self.ensure_predictor()
+
     def ensure_predictor(self) -> Optional[dict]:
         """Load or build the accuracy predictor (predictor modes only)."""
         if self.mode in PREDICTOR_MODES and self.session.predictor is None:
@@ -167,7 +170,7 @@ class ECMTDeployer(DeployableModel):
         return self.predictor_info
 
     def _plan(self, preference, budget):
-        self.ensure_predictor()
+        self.ensure_predictor()  # (a no-op after warm_up)
         found = self.session.search(preference, budget, mode=self.mode,
                                     **self.search_options)
         info = dict(mode=self.mode, fitness=found.fitness,

@@ -46,8 +46,8 @@ def run(args):
                                         args.cfg_dict, args.work_dir)
     build = time.perf_counter() - t0
     print(f'deployer built in {build:.2f} s: {deployer.describe()}')
-    if hasattr(deployer, 'ensure_predictor'):
-        deployer.ensure_predictor()
+    deployer.warm_up()
+    if hasattr(deployer, 'search_space'):  # ECMT: its MACs model
         from mmecmt.search.macs import load_or_build_macs_model
         t0 = time.perf_counter()
         load_or_build_macs_model(deployer.model, deployer.input_shape, None)

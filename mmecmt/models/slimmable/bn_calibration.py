@@ -173,16 +173,7 @@ class BNCalibrator:
         elif show:
             print_log(f'BN calibration: {seen} images, '
                       f'{time.perf_counter() - t0:.1f} s', logger='current')
-        if seen == 0:
-            raise RuntimeError(
-                'BNCalibrator: the dataloader gave no batch of two or more '
-                'images; the running statistics are reset and not '
-                'recalibrated')
-        if seen < per_rank:
-            print_log(
-                f'BNCalibrator: the dataloader ran out after {seen} of '
-                f'{per_rank} images (of this rank); statistics average over '
-                f'{seen}', logger='current', level=logging.WARNING)
+        check_images_seen(seen, per_rank, 'BNCalibrator')
         self._average_over_ranks(bns)
         return seen
 
@@ -206,6 +197,21 @@ def stdout_is_terminal() -> bool:
 
 __all__ = ['BNCalibrator', 'save_bn_state', 'load_bn_state',
            'batch_norms', 'stdout_is_terminal']
+
+
+def check_images_seen(seen: int, wanted: int, who: str) -> None:
+    """After a calibration pass over ``seen`` of the ``wanted`` images (of
+    this rank): raise when none was usable (no batch of two or more), warn
+    when the loader ran out early."""
+    if seen == 0:
+        raise RuntimeError(
+            f'{who}: the dataloader gave no batch of two or more images; no '
+            'statistics were collected')
+    if seen < wanted:
+        print_log(
+            f'{who}: the dataloader ran out after {seen} of {wanted} images '
+            f'(of this rank); statistics average over {seen}',
+            logger='current', level=logging.WARNING)
 
 
 def calib_images_of(cfg) -> int:

@@ -12,7 +12,6 @@ batches, in the same order, that ``BNCalibrator.calibrate(spec_j)`` would
 feed it: the statistics are equal, not approximately equal.
 """
 import copy
-import logging
 import math
 import time
 from typing import List, Mapping, Sequence
@@ -23,7 +22,7 @@ from mmengine.logging import print_log
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .bn_calibration import (BNCalibrator, BNState, batch_norms,
-                             save_bn_state)
+                             check_images_seen, save_bn_state)
 
 
 def _copy_into_bns(bns: Mapping[str, _BatchNorm], state: BNState) -> None:
@@ -119,15 +118,7 @@ def calibrate_subnets(calibrator: BNCalibrator,
         if active is not None:
             model.set_subnet(active)
         _copy_into_bns(named, saved)
-    if seen == 0:
-        raise RuntimeError(
-            'calibrate_subnets: the dataloader gave no batch of two or more '
-            'images; no statistics were collected')
-    if seen < per_rank:
-        print_log(
-            f'calibrate_subnets: the dataloader ran out after {seen} of '
-            f'{per_rank} images (of this rank); statistics average over '
-            f'{seen}', logger='current', level=logging.WARNING)
+    check_images_seen(seen, per_rank, 'calibrate_subnets')
     if calibrator.show_progress and is_main_process():
         print_log(f'BN calibration of {len(specs)} subnets in one pass: '
                   f'{seen} images, {time.perf_counter() - t0:.1f} s',
