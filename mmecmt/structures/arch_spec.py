@@ -36,8 +36,8 @@ class ArchSpec:
 
     Attributes:
         method: name of the deployer that made the spec.
-        checkpoint: sha256 (hex) of the checkpoint (of the first one, for a
-            family: :func:`mmecmt.deploy.checkpoints_sha256`).
+        checkpoint: sha256 (hex) of the checkpoint (for a family, of its
+            members' sha256s: :func:`mmecmt.deploy.checkpoints_sha256`).
         arch: JSON-serialisable description of the network.
         input_shape: ``(H, W)`` of the MACs count.
     """
