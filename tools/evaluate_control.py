@@ -74,7 +74,7 @@ from mmecmt.evaluation.control import write_control_report  # noqa: E402
 from mmecmt.evaluation.functional.delta_m import (  # noqa: E402
     extract_primary_scores, task_kind)
 from mmecmt.search.budget import (DEFAULT_MIN_UTILIZATION,  # noqa: E402
-                                  format_macs)
+                                  format_macs, macs_unit)
 from mmecmt.search.preference import PREFERENCE_RULES  # noqa: E402
 from mmecmt.search.session import SEARCH_MODES  # noqa: E402
 from mmecmt.structures.request import (InfeasibleBudget,  # noqa: E402
@@ -405,7 +405,8 @@ def run(args):
     summary = write_control_report(
         records, stl_reference, kinds, out_dir, budgets_label_fn=label,
         edge_matching=edges,
-        pairs=[tuple(p) for p in args.pair] if args.pair else None)
+        pairs=[tuple(p) for p in args.pair] if args.pair else None,
+        macs_unit=macs_unit(reference.macs_range()[0]))
     with open(osp.join(out_dir, 'control_setup.json'), 'w') as f:
         json.dump(dict(
             methods={name: dict(config=d.cfg.filename if hasattr(

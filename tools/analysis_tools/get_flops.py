@@ -61,7 +61,10 @@ def parse_args(argv=None):
 
 
 def build_model(config: str, cfg_options=None) -> torch.nn.Module:
-    """Build ``cfg.model`` (eval mode, plain BN instead of SyncBN)."""
+    """Build ``cfg.model`` (eval mode, plain BN instead of SyncBN); of a
+    training algorithm (e.g. ECMT's ``SandwichAlgorithm``), its architecture
+    (the largest subnet of a supernet), so the rows name its modules."""
+    from mmecmt.models.algorithms import architecture_of
     from mmecmt.registry import MODELS
 
     if not osp.isfile(config):
@@ -72,7 +75,7 @@ def build_model(config: str, cfg_options=None) -> torch.nn.Module:
     if 'model' not in cfg:
         raise KeyError(f'config {config!r} has no "model"')
     init_default_scope(cfg.get('default_scope', 'mmecmt'))
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    model = revert_sync_batchnorm(architecture_of(MODELS.build(cfg.model)))
     return model.eval()
 
 

@@ -198,7 +198,8 @@ def write_control_report(records: Sequence[Mapping],
                          budgets_label_fn: Optional[Callable[[float],
                                                              str]] = None,
                          edge_matching: str = 'one_to_one',
-                         pairs: Optional[Sequence[Tuple[str, str]]] = None
+                         pairs: Optional[Sequence[Tuple[str, str]]] = None,
+                         macs_unit: Optional[str] = None
                          ) -> Dict[str, Dict[str, dict]]:
     """Write ``control_results.json``, ``control_results.md`` and figures.
 
@@ -216,6 +217,9 @@ def write_control_report(records: Sequence[Mapping],
         pairs: ``[(method_a, method_b), ...]`` to compare request by request
             (:func:`~.paired.paired_comparison`, A - B); ``None``: the first
             method (in record order) against every other one.
+        macs_unit: when the records' MACs are plain MACs, ``'M'`` or
+            ``'G'`` draws the HV-vs-MACs figure in MMACs / GMACs (the
+            tables keep the records' unit); None: the records' unit.
 
     Figures in ``out_dir``, for the answered requests:
     ``pairwise_<budget>.png`` (all methods, if T >= 2),
@@ -383,8 +387,12 @@ def write_control_report(records: Sequence[Mapping],
                         osp.join(out_dir,
                                  f'pairwise_{_file_token(label)}.png'),
                         hv_ref_point=hv_ref))
+    scale = 1.0
+    if macs_unit:
+        from mmecmt.structures.request import MACS_SUFFIXES
+        scale = float(MACS_SUFFIXES[macs_unit.lower()])
     hv_points = {
-        m: [(s['mean_macs'], s['hv']) for s in summary[m].values()
+        m: [(s['mean_macs'] / scale, s['hv']) for s in summary[m].values()
             if s['answered']]
         for m in methods
     }
@@ -397,7 +405,9 @@ def write_control_report(records: Sequence[Mapping],
         figures.append(
             plot_hv_vs_macs(hv_points, osp.join(out_dir, HV_VS_MACS_FILE),
                             hv_ref_point=hv_ref,
-                            labels_by_method=hv_labels))
+                            labels_by_method=hv_labels,
+                            macs_unit=f'{macs_unit}MACs' if macs_unit
+                            else ''))
 
     paired = _paired(pair_list, label_order, rows, pref_keys, budgets,
                      prefs, norm, hv_ref)
