@@ -235,3 +235,33 @@ def test_calibrate_subnets_errors():
         calibrate_subnets(BNCalibrator(model, batches(1, batch_size=1), 2,
                                        False), [2, 4])
     _state_equal(save_bn_state(model), before)  # restored after the error
+
+
+def test_fixed_rng_seeds_the_block_and_restores_the_caller():
+    """Calibration batches are drawn under fixed_rng: the same random draws
+    in every call, and the caller's generators continue as if untouched."""
+    import random
+
+    import numpy as np
+
+    from mmecmt.models.slimmable.bn_calibration import fixed_rng
+
+    def draw():
+        return (random.random(), float(np.random.rand()),
+                float(torch.rand(())))
+
+    random.seed(5)
+    np.random.seed(5)
+    torch.manual_seed(5)
+    expected_after = draw()
+    random.seed(5)
+    np.random.seed(5)
+    torch.manual_seed(5)
+    with fixed_rng(0):
+        inside1 = draw()
+    with fixed_rng(0):
+        inside2 = draw()
+    assert inside1 == inside2
+    assert draw() == expected_after
+    with fixed_rng(None):  # no seed: the generators as they are
+        assert draw() != inside1

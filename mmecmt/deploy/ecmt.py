@@ -25,7 +25,7 @@ Caches in ``work_dir`` (default: the config's):
 from typing import Any, Mapping, Optional, Sequence, Tuple
 
 import torch
-from mmengine.runner import Runner, set_random_seed
+from mmengine.runner import Runner
 from torch import nn
 
 from mmecmt.models.algorithms import architecture_of
@@ -198,17 +198,15 @@ class ECMTDeployer(DeployableModel):
                 seed=self.seed)
             self._calibrator = BNCalibrator(
                 self.model, loader, num_images=self.session.calib_images,
-                show_progress=False)
+                show_progress=False, seed=self.seed)
         return self._calibrator
 
     def _prepare(self, arch) -> nn.Module:
         """``set_subnet`` + BN recalibration on ``calib_images`` training
-        images. The seed is reset first, so that the calibration images'
-        augmentation (and so the statistics) is the same in every call and
-        every process: ``measure`` and ``export`` of one spec agree."""
+        images (seeded: the same statistics in every call and every
+        process, so ``measure`` and ``export`` of one spec agree)."""
         spec = self.subnet(arch)
         if self._prepared != spec.key():
-            set_random_seed(self.seed)
             self.calibrator().calibrate(spec)
             self._prepared = spec.key()
         self.model.eval()

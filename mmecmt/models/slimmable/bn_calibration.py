@@ -8,13 +8,16 @@ average of the batch statistics over N training images with the subnet
 active (Universally Slimmable Networks): reset, ``momentum=None``
 (cumulative average), forward N images without gradients.
 """
+import contextlib
 import copy
 import logging
 import math
+import random
 import sys
 import time
-from typing import Dict, Iterable, Mapping, Union
+from typing import Dict, Iterable, Mapping, Optional, Union
 
+import numpy as np
 import torch
 from mmengine.dataset import InfiniteSampler
 from mmengine.dist import all_reduce, get_world_size, is_main_process
@@ -81,6 +84,11 @@ class BNCalibrator:
             when stdout is a terminal; otherwise (a log file, a pipe) one
             log line per calibration, since the bar's carriage returns
             would turn a log into one long line.
+        seed: the calibration batches are drawn with the global random
+            generators seeded with it (:func:`fixed_rng`; their states are
+            restored afterwards), so every calibration sees the same
+            augmented images, in any process and after anything; None: the
+            generators as they are.
 
     Under distributed training the ``num_images`` are split over the ranks
     (``ceil(num_images / world_size)`` each, from each rank's shard of the
@@ -98,7 +106,8 @@ class BNCalibrator:
                  model: nn.Module,
                  dataloader: Iterable,
                  num_images: int = DEFAULT_CALIB_IMAGES,
-                 show_progress: bool = True):
+                 show_progress: bool = True,
+                 seed: Optional[int] = 0):
         if int(num_images) != num_images or num_images < 1:
             raise ValueError(
                 f'num_images must be an integer >= 1, got {num_images!r}')
@@ -113,6 +122,7 @@ class BNCalibrator:
         self.dataloader = dataloader
         self.num_images = int(num_images)
         self.show_progress = show_progress
+        self.seed = seed
 
     @torch.no_grad()
     def calibrate(self, spec: Union[None, Mapping, object] = None) -> int:
@@ -148,22 +158,23 @@ class BNCalibrator:
         seen = 0
         t0 = time.perf_counter()
         try:
-            for data in self.dataloader:
-                data = model.data_preprocessor(data, True)
-                inputs = data['inputs']
-                batch_size = inputs.shape[0]
-                if batch_size < 2:
-                    print_log(
-                        'BNCalibrator: skipped a batch of one image',
-                        logger='current')
-                    continue
-                model._forward(inputs, data.get('data_samples'))
-                seen += batch_size
-                if progress is not None:
-                    progress.update(min(batch_size,
-                                        per_rank - progress.completed))
-                if seen >= per_rank:
-                    break
+            with fixed_rng(self.seed):
+                for data in self.dataloader:
+                    data = model.data_preprocessor(data, True)
+                    inputs = data['inputs']
+                    batch_size = inputs.shape[0]
+                    if batch_size < 2:
+                        print_log(
+                            'BNCalibrator: skipped a batch of one image',
+                            logger='current')
+                        continue
+                    model._forward(inputs, data.get('data_samples'))
+                    seen += batch_size
+                    if progress is not None:
+                        progress.update(min(batch_size,
+                                            per_rank - progress.completed))
+                    if seen >= per_rank:
+                        break
         finally:
             for bn, momentum in zip(bns, momenta):
                 bn.momentum = momentum
@@ -195,8 +206,32 @@ def stdout_is_terminal() -> bool:
         return False
 
 
-__all__ = ['BNCalibrator', 'save_bn_state', 'load_bn_state',
-           'batch_norms', 'stdout_is_terminal']
+
+
+@contextlib.contextmanager
+def fixed_rng(seed: Optional[int]):
+    """Run the block with Python's, NumPy's and torch's global generators
+    seeded with ``seed``, and give them back their states afterwards (None:
+    leave them alone). Calibration batches come from the training pipeline,
+    whose augmentation draws from these generators: with a fixed seed every
+    calibration sees the same augmented images, whatever ran before it (a
+    predictor build's process and grouping, a deployment's earlier
+    requests), and the caller's own random sequence (e.g. training's) is
+    not disturbed."""
+    if seed is None:
+        yield
+        return
+    states = (random.getstate(), np.random.get_state(),
+              torch.get_rng_state())
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(states[2])
 
 
 def check_images_seen(seen: int, wanted: int, who: str) -> None:
@@ -233,3 +268,8 @@ def calibration_dataloader_cfg(train_dataloader_cfg: Mapping) -> dict:
     cfg['sampler'] = dict(type='DefaultSampler', shuffle=True)
     cfg['persistent_workers'] = False
     return cfg
+
+
+__all__ = ['BNCalibrator', 'save_bn_state', 'load_bn_state',
+           'batch_norms', 'stdout_is_terminal', 'fixed_rng',
+           'check_images_seen', 'calib_images_of', 'DEFAULT_CALIB_IMAGES']
