@@ -25,16 +25,12 @@ Caches in ``work_dir`` (default: the config's):
 from typing import Any, Mapping, Optional, Sequence, Tuple
 
 import torch
-from mmengine.runner import Runner
 from torch import nn
 
 from mmecmt.models.algorithms import architecture_of
 from mmecmt.models.slimmable import export_static
-from mmecmt.models.slimmable.bn_calibration import (
-    BNCalibrator, calibration_dataloader_cfg)
 from mmecmt.registry import DEPLOYERS, MODELS
 from mmecmt.search.budget import DEFAULT_MIN_UTILIZATION
-from mmecmt.search.macs import load_or_build_macs_model
 from mmecmt.search.preference import PREFERENCE_RULES
 from mmecmt.search.refinement import DEFAULT_REFINE_SUBNETS
 from mmecmt.search.session import (PREDICTOR_MODES, SEARCH_MODES,
@@ -125,11 +121,10 @@ class ECMTDeployer(DeployableModel):
         self.work_dir = work_dir or cfg.get('work_dir')
         self.session = SearchSession(cfg, self.model,
                                      input_shape=self.input_shape,
-                                     calib_images=calib_images)
-        self.session._macs_model = load_or_build_macs_model(
-            self.model, self.input_shape, self.work_dir, self.log)
+                                     calib_images=calib_images,
+                                     cache_dir=self.work_dir)
+        self.macs_range()  # loads or builds the MACs model now, not later
         self.predictor_info: Optional[dict] = None
-        self._calibrator: Optional[BNCalibrator] = None
         self._prepared: Optional[str] = None
 
     # ------------------------------------------------------------------
@@ -190,24 +185,13 @@ class ECMTDeployer(DeployableModel):
         return int(self.session.macs_model.macs(self.subnet(arch)))
 
     # ------------------------------------------------------------------
-    def calibrator(self) -> BNCalibrator:
-        """BN recalibration on the training set (built once)."""
-        if self._calibrator is None:
-            loader = Runner.build_dataloader(
-                calibration_dataloader_cfg(self.cfg.train_dataloader),
-                seed=self.seed)
-            self._calibrator = BNCalibrator(
-                self.model, loader, num_images=self.session.calib_images,
-                show_progress=False, seed=self.seed)
-        return self._calibrator
-
     def _prepare(self, arch) -> nn.Module:
         """``set_subnet`` + BN recalibration on ``calib_images`` training
         images (seeded: the same statistics in every call and every
         process, so ``measure`` and ``export`` of one spec agree)."""
         spec = self.subnet(arch)
         if self._prepared != spec.key():
-            self.calibrator().calibrate(spec)
+            self.session.calibrator.calibrate(spec)
             self._prepared = spec.key()
         self.model.eval()
         return self.model

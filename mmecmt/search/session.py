@@ -40,6 +40,7 @@ from mmengine.runner import Runner
 from mmecmt.models.slimmable.bn_calibration import (
     BNCalibrator, calib_images_of, calibration_dataloader_cfg)
 from mmecmt.registry import DATASETS
+from mmecmt.utils.checkpoint import file_sha256
 from mmecmt.utils.input_shape import (  # noqa: F401 (re-exported)
     macs_input_shape, training_crop_size)
 from .budget import (DEFAULT_MIN_UTILIZATION, check_feasible,
@@ -69,13 +70,8 @@ PREDICTOR_MODES = ('evolution', 'random')
 QUALITY_FRACTION = 0.2
 
 
-def sha256_of(path: str) -> str:
-    """Hex sha256 of a file (the predictor cache key of a checkpoint)."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
+#: hex sha256 of a file (the predictor cache key of a checkpoint).
+sha256_of = file_sha256
 
 
 def request_seed(seed: int, preference: Mapping[str, float],
@@ -173,14 +169,19 @@ class SearchSession:
             training crop).
         calib_images: training images for each BN recalibration (default:
             ``cfg.val_cfg.calibrate_bn.num_images``, else 1024).
+        cache_dir: where the MACs model is cached (default: the config's
+            ``work_dir``).
 
     Attributes:
-        macs_model (MacsModel): built on first use (~50 traced subnets).
+        macs_model (MacsModel): loaded from its cache, or built on first use
+            (~50 traced subnets).
+        calibrator (BNCalibrator): BN recalibration on the training set.
     """
 
     def __init__(self, cfg, model, input_shape: Optional[Tuple[int,
                                                                int]] = None,
-                 calib_images: Optional[int] = None):
+                 calib_images: Optional[int] = None,
+                 cache_dir: Optional[str] = None):
         if not callable(getattr(model, 'set_subnet', None)):
             raise TypeError(f'{type(model).__name__} is not a slimmable '
                             'supernet (no set_subnet)')
@@ -193,7 +194,9 @@ class SearchSession:
         self.seed = int(cfg.get('randomness', {}).get('seed', 0))
         self.predictor_cfg = predictor_settings(cfg)
         self.predictor: Optional[AccuracyPredictor] = None
+        self.cache_dir = cache_dir or cfg.get('work_dir')
         self._macs_model: Optional[MacsModel] = None
+        self._calibrator: Optional[BNCalibrator] = None
         self._val_evaluator: Optional[SubnetEvaluator] = None
 
     # ------------------------------------------------------------------
@@ -205,7 +208,7 @@ class SearchSession:
         from (or built once into) the config's work dir."""
         if self._macs_model is None:
             self._macs_model = load_or_build_macs_model(
-                self.model, self.input_shape, self.cfg.get('work_dir'),
+                self.model, self.input_shape, self.cache_dir,
                 lambda m: print_log(m, logger='current'))
         return self._macs_model
 
@@ -527,21 +530,29 @@ class SearchSession:
                 for t, v in self.predictor.predict([spec]).items()}
 
     @property
+    def calibrator(self) -> BNCalibrator:
+        """BN recalibration on ``calib_images`` training images (built
+        once)."""
+        if self._calibrator is None:
+            calib_loader = Runner.build_dataloader(
+                calibration_dataloader_cfg(self.cfg.train_dataloader),
+                seed=self.seed)
+            self._calibrator = BNCalibrator(
+                self.model, calib_loader, num_images=self.calib_images,
+                show_progress=False, seed=self.seed)
+        return self._calibrator
+
+    @property
     def val_evaluator(self) -> SubnetEvaluator:
         """Val-set measurement with BN recalibration on the training set
         (built once)."""
         if self._val_evaluator is None:
-            calib_loader = Runner.build_dataloader(
-                calibration_dataloader_cfg(self.cfg.train_dataloader),
-                seed=self.seed)
             val_cfg = dict(self.cfg.val_dataloader)
             val_cfg['persistent_workers'] = False
             val_loader = Runner.build_dataloader(val_cfg, seed=self.seed)
             self._val_evaluator = SubnetEvaluator(
                 self.model, val_loader, self.cfg.val_evaluator,
-                BNCalibrator(self.model, calib_loader,
-                             num_images=self.calib_images,
-                             show_progress=False))
+                self.calibrator)
         return self._val_evaluator
 
     def measure(self, spec: SubnetSpec) -> Dict[str, float]:

@@ -158,23 +158,12 @@ class BNCalibrator:
         seen = 0
         t0 = time.perf_counter()
         try:
-            with fixed_rng(self.seed):
-                for data in self.dataloader:
-                    data = model.data_preprocessor(data, True)
-                    inputs = data['inputs']
-                    batch_size = inputs.shape[0]
-                    if batch_size < 2:
-                        print_log(
-                            'BNCalibrator: skipped a batch of one image',
-                            logger='current')
-                        continue
-                    model._forward(inputs, data.get('data_samples'))
-                    seen += batch_size
-                    if progress is not None:
-                        progress.update(min(batch_size,
-                                            per_rank - progress.completed))
-                    if seen >= per_rank:
-                        break
+            for inputs, samples in self.batches(per_rank):
+                model._forward(inputs, samples)
+                seen += inputs.shape[0]
+                if progress is not None:
+                    progress.update(min(inputs.shape[0],
+                                        per_rank - progress.completed))
         finally:
             for bn, momentum in zip(bns, momenta):
                 bn.momentum = momentum
@@ -187,6 +176,27 @@ class BNCalibrator:
         check_images_seen(seen, per_rank, 'BNCalibrator')
         self._average_over_ranks(bns)
         return seen
+
+    def batches(self, num_images: int):
+        """The preprocessed calibration batches ``(inputs (N, 3, H, W),
+        data samples)``: whole batches from the start of the dataloader
+        until ``num_images`` images, batches of one image skipped, drawn
+        under :func:`fixed_rng` with :attr:`seed` (the generators are given
+        back their states when the iteration ends)."""
+        model = self.model
+        seen = 0
+        with fixed_rng(self.seed):
+            for data in self.dataloader:
+                data = model.data_preprocessor(data, True)
+                inputs = data['inputs']
+                if inputs.shape[0] < 2:
+                    print_log('BNCalibrator: skipped a batch of one image',
+                              logger='current')
+                    continue
+                yield inputs, data.get('data_samples')
+                seen += inputs.shape[0]
+                if seen >= num_images:
+                    return
 
     @staticmethod
     def _average_over_ranks(bns) -> None:

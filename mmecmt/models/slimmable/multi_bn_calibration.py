@@ -22,7 +22,7 @@ from mmengine.logging import print_log
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .bn_calibration import (BNCalibrator, BNState, batch_norms,
-                             check_images_seen, fixed_rng, save_bn_state)
+                             check_images_seen, save_bn_state)
 
 
 def _copy_into_bns(bns: Mapping[str, _BatchNorm], state: BNState) -> None:
@@ -90,23 +90,13 @@ def calibrate_subnets(calibrator: BNCalibrator,
         model.eval()
         for bn in bns:
             bn.train()
-        with fixed_rng(calibrator.seed):
-            for data in calibrator.dataloader:
-                data = model.data_preprocessor(data, True)
-                inputs = data['inputs']
-                batch_size = inputs.shape[0]
-                if batch_size < 2:
-                    print_log('BNCalibrator: skipped a batch of one image',
-                              logger='current')
-                    continue
-                for spec, state in zip(specs, states):
-                    model.set_subnet(spec)
-                    _copy_into_bns(named, state)
-                    model._forward(inputs, data.get('data_samples'))
-                    _copy_from_bns(named, state)
-                seen += batch_size
-                if seen >= per_rank:
-                    break
+        for inputs, samples in calibrator.batches(per_rank):
+            for spec, state in zip(specs, states):
+                model.set_subnet(spec)
+                _copy_into_bns(named, state)
+                model._forward(inputs, samples)
+                _copy_from_bns(named, state)
+            seen += inputs.shape[0]
         if seen and get_world_size() > 1:
             for state in states:
                 for bn_state in state.values():
