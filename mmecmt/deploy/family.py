@@ -105,7 +105,9 @@ class StaticFamily(DeployableModel):
             with open(cache) as f:
                 raw = json.load(f).get('scores')
         if raw is None:
-            raw = [self._holdout_scores(i) for i in range(len(self.members))]
+            loader = self._holdout_loader()
+            raw = [self._holdout_scores(i, loader)
+                   for i in range(len(self.members))]
             if cache:
                 os.makedirs(self.work_dir, exist_ok=True)
                 with open(cache, 'w') as f:
@@ -118,7 +120,9 @@ class StaticFamily(DeployableModel):
         self._scores = np.where(high > low, (table - low) / span, 1.0)
         return self._scores
 
-    def _holdout_scores(self, index: int) -> Dict[str, float]:
+    def _holdout_loader(self):
+        """The held-out last ``holdout_fraction`` of the training set, with
+        the val pipeline."""
         train_cfg = self.cfg.train_dataloader
         dataset = DATASETS.build(dict(train_cfg.dataset, pipeline=[]))
         _, holdout = holdout_split(len(dataset), self.holdout_fraction)
@@ -127,10 +131,12 @@ class StaticFamily(DeployableModel):
             pipeline=self.cfg.val_dataloader.dataset.pipeline)
         loader_cfg['batch_size'] = self.cfg.val_dataloader.get(
             'batch_size', 1)
-        loader = Runner.build_dataloader(loader_cfg, seed=self.seed)
+        return Runner.build_dataloader(loader_cfg, seed=self.seed)
+
+    def _holdout_scores(self, index: int, loader) -> Dict[str, float]:
         self.log(f'Scoring family member {index} '
-                 f'({self.checkpoints[index]}) on {len(holdout)} held-out '
-                 'training images')
+                 f'({self.checkpoints[index]}) on '
+                 f'{len(loader.dataset)} held-out training images')
         metrics, _ = evaluate_model(self.members[index], loader,
                                     self.cfg.val_evaluator)
         kinds = {n: task_kind(n, s)

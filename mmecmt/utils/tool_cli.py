@@ -51,13 +51,12 @@ def build_supernet(config: str, cfg_options: Optional[dict],
     Raises:
         UserError: the architecture has no ``set_subnet`` (not a supernet).
     """
-    from mmecmt.models.algorithms import architecture_of
-    from mmecmt.registry import MODELS
+    from mmecmt.deploy import build_architecture
     from mmecmt.utils import register_all_modules
     from mmecmt.utils.runner_setup import load_tool_config
     register_all_modules()
     cfg = load_tool_config(config, cfg_options, work_dir=work_dir)
-    model = architecture_of(MODELS.build(cfg.model))
+    model = build_architecture(cfg)
     if not callable(getattr(model, 'set_subnet', None)):
         raise UserError(f'{config}: {type(model).__name__} is not a '
                         'slimmable supernet (no set_subnet)')
