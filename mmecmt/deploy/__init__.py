@@ -1,16 +1,17 @@
 """The deployment contract and its implementation per method family.
 
 See :mod:`mmecmt.deploy.base` (the contract), :mod:`.ecmt` (ECMT),
-:mod:`.family` (a family of trained static models; a fixed model is a family
+:mod:`.cdma` (CDMA), :mod:`.family` (a family of trained static models; a fixed model is a family
 of one), :mod:`.export` (writing an export, ONNX included) and
 ``docs/add_method.md`` (adding a method).
 """
 from .base import DeployableModel, Plan, checkpoints_sha256
 from .builder import build_deployer, default_deployer_type
+from .cdma import CDMADeployer
 from .ecmt import ECMTDeployer, build_architecture
 from .export import write_export
 from .family import StaticFamily
 
 __all__ = ['DeployableModel', 'Plan', 'checkpoints_sha256', 'build_deployer',
-           'default_deployer_type', 'ECMTDeployer', 'StaticFamily',
+           'default_deployer_type', 'ECMTDeployer', 'CDMADeployer', 'StaticFamily',
            'build_architecture', 'write_export']

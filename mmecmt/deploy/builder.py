@@ -5,7 +5,8 @@ A config names its deployer with ``deploy = dict(type='ECMTDeployer',
 ...)`` (options of the deployer, e.g. ``mode``, ``population``). Without
 one, the model decides: a slimmable supernet (a model config whose
 architecture is a ``Slim...`` model, or one inside a training algorithm
-such as ``SandwichAlgorithm``) is deployed by ``ECMTDeployer``, any other
+such as ``SandwichAlgorithm``) is deployed by ``ECMTDeployer``, a
+``CDMANet`` by ``CDMADeployer``, any other
 multi-task model by ``StaticFamily`` (a fixed model is a family of one).
 Options given to :func:`build_deployer` (from a tool's command line)
 override the config's.
@@ -16,10 +17,12 @@ from mmecmt.registry import DEPLOYERS
 
 
 def default_deployer_type(cfg) -> str:
-    """``'ECMTDeployer'`` for a slimmable supernet config, else
-    ``'StaticFamily'``."""
+    """``'ECMTDeployer'`` for a slimmable supernet config,
+    ``'CDMADeployer'`` for a CDMA one, else ``'StaticFamily'``."""
     model = dict(cfg.model)
     arch = dict(model.get('architecture') or model)
+    if arch.get('type') == 'CDMANet':
+        return 'CDMADeployer'
     return 'ECMTDeployer' if str(arch.get('type', '')).startswith('Slim') \
         else 'StaticFamily'
 

@@ -79,8 +79,11 @@ def _strip_prefix(state: Mapping[str, torch.Tensor],
     own = model.state_dict()
     if any(k.startswith(ARCHITECTURE_PREFIX) for k in own):
         return dict(state)
-    if state and all(k.startswith(ARCHITECTURE_PREFIX) for k in state):
-        return {k[len(ARCHITECTURE_PREFIX):]: v for k, v in state.items()}
+    if any(k.startswith(ARCHITECTURE_PREFIX) for k in state):
+        # a training algorithm's checkpoint: the architecture's weights;
+        # the algorithm's own state (e.g. CDMA's task affinity) stays out
+        return {k[len(ARCHITECTURE_PREFIX):]: v for k, v in state.items()
+                if k.startswith(ARCHITECTURE_PREFIX)}
     return dict(state)
 
 

@@ -76,6 +76,24 @@ def flop_count_analysis(model: nn.Module, input_shape: Sequence[int]):
     return analysis
 
 
+def count_module_macs(module: nn.Module, inputs: Tuple) -> int:
+    """MACs of ``module(*inputs)`` (fvcore), in eval mode without gradients
+    (the training mode is restored): for a part of a network (a block, a
+    head on its feature tuple) run on the inputs it gets in the network."""
+    from fvcore.nn import FlopCountAnalysis
+
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            analysis = FlopCountAnalysis(module, tuple(inputs))
+            analysis.unsupported_ops_warnings(False)
+            analysis.uncalled_modules_warnings(False)
+            return int(analysis.total())
+    finally:
+        module.train(was_training)
+
+
 def count_macs(model: nn.Module, input_shape: Sequence[int]) -> int:
     """Total MACs of one forward pass on a zero input of ``input_shape``.
 

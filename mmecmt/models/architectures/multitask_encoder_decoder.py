@@ -190,18 +190,25 @@ class MultiTaskEncoderDecoder(BaseModel):
         Returns:
             {task: (B, C_t, H, W) for dense tasks, (B, C_t) otherwise}.
         """
-        outputs = {}
-        for name, spec in self.task_specs.items():
-            out = self.heads[name](feats)
-            if isinstance(out, (list, tuple)):
-                out = out[-1]
-            self._check_output(spec, out)
-            if spec.is_dense and tuple(out.shape[-2:]) != tuple(input_size):
-                out = F.interpolate(
-                    out, size=input_size, mode='bilinear',
-                    align_corners=self.align_corners)
-            outputs[name] = out
-        return outputs
+        return {
+            name: self.decode_head(name, feats, input_size)
+            for name in self.task_specs
+        }
+
+    def decode_head(self, name: str, feats: Tuple[Tensor, ...],
+                    input_size: Tuple[int, int]) -> Tensor:
+        """Run task ``name``'s head on ``feats``: (B, C_t, H, W) at
+        ``input_size`` for a dense task, (B, C_t) otherwise."""
+        spec = self.task_specs[name]
+        out = self.heads[name](feats)
+        if isinstance(out, (list, tuple)):
+            out = out[-1]
+        self._check_output(spec, out)
+        if spec.is_dense and tuple(out.shape[-2:]) != tuple(input_size):
+            out = F.interpolate(
+                out, size=input_size, mode='bilinear',
+                align_corners=self.align_corners)
+        return out
 
     @staticmethod
     def _check_output(spec: TaskSpec, out: Tensor) -> None:

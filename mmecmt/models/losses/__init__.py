@@ -4,6 +4,7 @@ Predictions arrive already resized to the target resolution; targets use the
 packed formats of :mod:`mmecmt.structures.tasks`.
 """
 from .binary_cross_entropy_loss import BalancedBCELoss, WeightedBCEEdgeLoss
+from .branching_regularizer import BranchingRegularizer
 from .cikd_loss import CIKDLoss
 from .cross_entropy_loss import ClsCrossEntropyLoss, SegCrossEntropyLoss
 from .depth_loss import DepthL1Loss
@@ -15,5 +16,5 @@ __all__ = [
     'SegCrossEntropyLoss', 'ClsCrossEntropyLoss', 'DepthL1Loss',
     'NormalsL1Loss', 'BalancedBCELoss', 'WeightedBCEEdgeLoss',
     'build_task_loss', 'DEFAULT_LOSS_WEIGHTS', 'DEFAULT_LOSS_TYPES',
-    'CIKDLoss'
+    'CIKDLoss', 'BranchingRegularizer'
 ]
