@@ -78,7 +78,7 @@ from mmecmt.search.budget import (DEFAULT_MIN_UTILIZATION,  # noqa: E402
 from mmecmt.search.preference import PREFERENCE_RULES  # noqa: E402
 from mmecmt.search.session import SEARCH_MODES  # noqa: E402
 from mmecmt.structures.request import (InfeasibleBudget,  # noqa: E402
-                                       one_hot_preferences, sample_simplex,
+                                       evaluation_preferences,
                                        uniform_preference)
 from mmecmt.utils.input_shape import format_shape  # noqa: E402
 from mmecmt.utils.tool_cli import (UserError,  # noqa: E402
@@ -228,13 +228,6 @@ def load_stl_reference(text, cfg, tasks):
     return {t: float(ref[t]) for t in tasks}
 
 
-def request_preferences(tasks, num, seed):
-    """``num`` simplex samples, then one-hot per task, then uniform."""
-    sampled = [dict(zip(tasks, (float(v) for v in row)))
-               for row in sample_simplex(num, len(tasks), seed)]
-    return sampled + one_hot_preferences(tasks) + [uniform_preference(tasks)]
-
-
 class MeasurementCache:
     """Val metrics and task losses per spec, appended to a JSON-lines file
     as they come (one line per spec: ``{"key": ..., "metrics": {...},
@@ -355,7 +348,7 @@ def run(args):
              for name, spec in reference.task_specs.items()}
     edges = (evaluator_cfg.get('edge_matching') if hasattr(
         evaluator_cfg, 'get') else None) or 'one_to_one'
-    prefs = request_preferences(tasks, args.num_preferences, args.seed)
+    prefs = evaluation_preferences(tasks, args.num_preferences, args.seed)
     requests = [(name, deployer, text, budget, pref)
                 for name, deployer, blind in methods
                 for text, budget in budgets

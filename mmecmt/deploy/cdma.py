@@ -98,6 +98,18 @@ class CDMADeployer(DeployableModel):
             self._trees[key] = rows
         return self._trees[key]
 
+    def answer(self, preference: Mapping[str, float], cost: float) -> dict:
+        """The controller's tree for (r, c) in figures: its MACs, and per
+        task its branch level and own-stream levels (see
+        :func:`~mmecmt.evaluation.control.knob_response`)."""
+        tree = self.model.most_likely_tree(preference, check_cost(cost))
+        return dict(macs=self.tree_macs(tree),
+                    branch_level={t: tree.branch_level(i)
+                                  for i, t in enumerate(self.tasks)},
+                    own_stream_levels={t: tree.own_stream_levels(i)
+                                       for i, t in enumerate(self.tasks)},
+                    tree=tree.to_list())
+
     def _choose(self, preference, budget: int):
         rows = self.trees_over_cost(preference)
         macs = [m for _, _, m in rows]

@@ -159,6 +159,17 @@ def uniform_preference(tasks: Sequence[str]) -> Dict[str, float]:
     return {t: 1.0 / len(tasks) for t in tasks}
 
 
+def evaluation_preferences(tasks: Sequence[str], num: int,
+                           seed: int = 0) -> List[Dict[str, float]]:
+    """The preferences of a controllability study: ``num`` simplex samples
+    (:func:`sample_simplex`, seeded), then one-hot per task, then uniform
+    (``num + T + 1`` in all)."""
+    tasks = list(tasks)
+    sampled = [dict(zip(tasks, (float(v) for v in row)))
+               for row in sample_simplex(num, len(tasks), seed)]
+    return sampled + one_hot_preferences(tasks) + [uniform_preference(tasks)]
+
+
 
 # ----------------------------------------------------------------------
 # budgets
@@ -293,6 +304,7 @@ def above_range_note(budget: int, max_macs: int,
 
 __all__ = ['SUM_TOLERANCE', 'PreferenceLike', 'validate_preference',
            'parse_preference', 'sample_simplex', 'one_hot_preferences',
-           'uniform_preference', 'MACS_SUFFIXES', 'parse_budget', 'macs_unit',
+           'uniform_preference', 'evaluation_preferences', 'MACS_SUFFIXES',
+           'parse_budget', 'macs_unit',
            'format_macs', 'InfeasibleBudget', 'check_feasible',
            'above_range_note']

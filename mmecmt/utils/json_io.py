@@ -33,6 +33,15 @@ def to_strict_json(obj):
     raise TypeError(f'cannot write {type(obj).__name__} {obj!r} to JSON')
 
 
+def dump_json(obj, path: str) -> dict:
+    """Write ``obj`` to ``path`` as strict, indented JSON (NaN as null);
+    returns the strict form."""
+    obj = to_strict_json(obj)
+    with open(path, 'w') as f:
+        json.dump(obj, f, indent=2, allow_nan=False)
+    return obj
+
+
 def read_json_file(path: str, what: str = 'file'):
     """The JSON content of ``path``.
 

@@ -194,9 +194,7 @@ def write_result(result: dict, path: str) -> dict:
     print it; returns the strict form."""
     import json
 
-    from mmecmt.utils.json_io import to_strict_json
-    result = to_strict_json(result)
-    with open(path, 'w') as f:
-        json.dump(result, f, indent=2, allow_nan=False)
+    from mmecmt.utils.json_io import dump_json
+    result = dump_json(result, path)
     print(json.dumps(result, indent=2, allow_nan=False))
     return result

@@ -9,11 +9,17 @@ cifar_data_preprocessor = dict(
     mean=(129.3, 124.1, 112.4),
     std=(68.2, 65.4, 70.4),
     bgr_to_rgb=True)
+# the dataset puts each image's label in `<task>_label` (-1 for the other
+# tasks); LoadMultiTaskAnnotations turns it into the packed ground truth
 train_pipeline = [
+    dict(type='LoadMultiTaskAnnotations'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackMultiTaskInputs'),
 ]
-test_pipeline = [dict(type='PackMultiTaskInputs')]
+test_pipeline = [
+    dict(type='LoadMultiTaskAnnotations'),
+    dict(type='PackMultiTaskInputs'),
+]
 train_dataloader = dict(
     batch_size=128,
     num_workers=2,

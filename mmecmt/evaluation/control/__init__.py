@@ -5,6 +5,8 @@ methods, Pareto fronts, figures and the report (JSON + Markdown + PNG)."""
 from .controllability import (budget_controllability, budget_violations,
                               mean_task_controllability, spearman,
                               task_controllability)
+from .knob_response import (format_knob_response, knob_response,
+                            plot_knob_response)
 from .hypervolume import hypervolume, hypervolume_reference, normalised_scores
 from .paired import paired_comparison, weighted_scores
 from .pareto import pareto_front
@@ -20,5 +22,6 @@ __all__ = [
     'pareto_front', 'plot_budget_vs_macs', 'plot_hv_vs_macs',
     'plot_pairwise_scatter', 'plot_preference_vs_score',
     'default_budget_label', 'pair_key', 'write_control_report',
-    'paired_comparison', 'weighted_scores', 'uniformity'
+    'paired_comparison', 'weighted_scores', 'uniformity', 'knob_response',
+    'format_knob_response', 'plot_knob_response'
 ]
