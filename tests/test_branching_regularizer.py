@@ -288,3 +288,20 @@ def test_regularizer_registered():
                             tau=0.1))
     assert isinstance(reg, BranchingRegularizer)
     assert reg.lambda_active == 0.5 and reg.tau == 0.1
+
+
+def test_inactive_rows_follow_the_active_ones():
+    """With inactive_follows_active (the default) the inactive term moves
+    only the inactive rows; without it, the active row too."""
+    torch.manual_seed(0)
+    nu = torch.softmax(torch.randn(2, 3, 3), -1).requires_grad_(True)
+    r = torch.tensor([0.9, 0.05, 0.05])  # task 0 active, 1 and 2 inactive
+    affinity = torch.ones(3, 3)
+    grads = {}
+    for follows in (True, False):
+        reg = BranchingRegularizer(inactive_follows_active=follows)
+        loss = reg(nu, r, 0.0, affinity)['loss_branch_inactive']
+        grads[follows], = torch.autograd.grad(loss, nu)
+    assert torch.equal(grads[True][:, 0], torch.zeros(2, 3))
+    assert grads[False][:, 0].abs().sum() > 0
+    assert torch.allclose(grads[True][:, 1:], grads[False][:, 1:])

@@ -14,6 +14,7 @@ from mmengine.config import read_base
 with read_base():
     from .nyud_r34 import *  # noqa: F401,F403
 
+stage1_config = 'configs/cdma/nyud_r34.py'
 stage1_iters = max_iters
 load_from = f'{work_dir}/iter_{stage1_iters}.pth'
 work_dir = 'work_dirs/cdma_nyud_r34_stage2'

@@ -5,6 +5,8 @@ from mmengine.config import read_base
 with read_base():
     from .synthscenes_mbv2 import *  # noqa: F401,F403
 
+# the stage-1 config and checkpoint (tools/train_cdma.py checks they match)
+stage1_config = 'configs/cdma/synthscenes_mbv2.py'
 stage1_iters = max_iters
 load_from = f'{work_dir}/iter_{stage1_iters}.pth'
 work_dir = 'work_dirs/cdma_synthscenes_mbv2_stage2'

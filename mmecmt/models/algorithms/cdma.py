@@ -44,6 +44,10 @@ class CDMAAlgorithm(BaseAlgorithm):
         dirichlet_alpha: concentration of the preference draws (0.2).
         temperature: the Gumbel-softmax temperature (scheduled by a hook).
         loss_scales: optional ``{task: w_i}`` (default 1 for every task).
+        hard_samples: straight-through one-hot edge samples (every node
+            runs on one parent, as at test time); False: the soft
+            Gumbel-softmax mixture of the parents (lower-variance
+            gradients; the paper does not say which).
         data_preprocessor / init_cfg: as :class:`BaseAlgorithm`.
 
     Attributes:
@@ -58,6 +62,7 @@ class CDMAAlgorithm(BaseAlgorithm):
                  dirichlet_alpha: float = 0.2,
                  temperature: float = 5.0,
                  loss_scales: Optional[Dict[str, float]] = None,
+                 hard_samples: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(architecture, data_preprocessor, init_cfg)
@@ -70,6 +75,7 @@ class CDMAAlgorithm(BaseAlgorithm):
         self.regularizer = MODELS.build(regularizer)
         self.dirichlet_alpha = float(dirichlet_alpha)
         self.temperature = float(temperature)
+        self.hard_samples = bool(hard_samples)
         tasks = self.architecture.tasks
         scales = dict(loss_scales or {})
         unknown = set(scales) - set(tasks)
@@ -128,7 +134,8 @@ class CDMAAlgorithm(BaseAlgorithm):
                     'CDMA stage 1 needs the task affinity: add '
                     "dict(type='TaskAffinityHook') to custom_hooks")
             logits = arch.edge_logits(preference, cost)
-            edges = F.gumbel_softmax(logits, tau=self.temperature, hard=True)
+            edges = F.gumbel_softmax(logits, tau=self.temperature,
+                                    hard=self.hard_samples)
             outputs = arch.relaxed_forward(inputs, edges)
             losses.update(self.regularizer(
                 logits.softmax(-1), preference, cost,

@@ -55,6 +55,10 @@ class BranchingRegularizer(nn.Module):
         tau: active-task threshold in [0, 1]; ``None`` uses the paper's rule
             ``0.6 / N`` (N read from the inputs), which always leaves at
             least one task active.
+        inactive_follows_active: the inactive term moves only the inactive
+            tasks' rows (the active rows are its fixed targets; ours, the
+            paper does not say). Without it, a skewed preference's many
+            inactive tasks pull the active task's row off its own stream.
 
     Shapes:
         nu: (L, N, N) edge marginals, rows summing to 1 (see
@@ -70,8 +74,10 @@ class BranchingRegularizer(nn.Module):
     def __init__(self,
                  lambda_active: float = 1.0,
                  lambda_inactive: float = 0.1,
-                 tau: Optional[float] = None):
+                 tau: Optional[float] = None,
+                 inactive_follows_active: bool = True):
         super().__init__()
+        self.inactive_follows_active = bool(inactive_follows_active)
         for name, value in (('lambda_active', lambda_active),
                             ('lambda_inactive', lambda_inactive)):
             if not value >= 0:
@@ -177,7 +183,12 @@ class BranchingRegularizer(nn.Module):
                        pair_mask).sum()
 
         # Inactive term: (L, |A_set|, |I_set|) -> min over active -> sum.
-        to_active = sq_dist[:, active][:, :, inactive]
+        # The inactive rows move towards the active ones, not the reverse
+        # (inactive_follows_active; ours): otherwise the many inactive tasks
+        # of a skewed preference drag an active task off its own stream.
+        target = nu.detach() if self.inactive_follows_active else nu
+        to_active = (target[:, :, None, :] - nu[:, None, :, :]).pow(2).sum(
+            -1)[:, active][:, :, inactive]
         loss_inactive = to_active.amin(dim=1).sum()
 
         return dict(
@@ -187,4 +198,5 @@ class BranchingRegularizer(nn.Module):
     def extra_repr(self) -> str:
         tau = '0.6 / N' if self.tau is None else self.tau
         return (f'lambda_active={self.lambda_active}, '
-                f'lambda_inactive={self.lambda_inactive}, tau={tau}')
+                f'lambda_inactive={self.lambda_inactive}, tau={tau}, '
+                f'inactive_follows_active={self.inactive_follows_active}')
