@@ -307,11 +307,12 @@ def test_stage1_torchrun_stage2_deploy_and_test(tiny_synth_root, tmp_path):
     out = tmp_path / 'deploy'
     proc = run_tool(['tools/deploy.py', CDMA_TINY, ckpt2, '--preference',
                      'semseg=0.5,depth=0.3,normals=0.2', '--budget', '1.0x',
-                     '--out-dir', str(out), '--export', '--work-dir',
+                     '--out-dir', str(out), '--onnx', '--work-dir',
                      str(tmp_path / 'dw'), '--cfg-options', *data])
     result = json.loads((out / 'deploy_result.json').read_text())
     assert result['spec']['method'] == 'CDMA'
     assert set(result['spec']['arch']) == {'tree', 'cost', 'preference', 'bn'}
+    assert (out / 'export' / 'model.onnx').is_file()
     proc = run_tool(['tools/test.py', str(out / 'export' /
                                           'static_config.py'),
                      str(out / 'export' / 'static_model.pth'),
@@ -331,3 +332,39 @@ def test_checkpoint_of_another_model_is_refused(cfg, tmp_path):
     torch.save(dict(state_dict=other.state_dict()), path)
     with pytest.raises(CheckpointError, match='stl.pth'):
         build_deployer(cfg, [path])
+
+
+@pytest.mark.parametrize('blocks', ['stages', 'units'])
+def test_full_tree_is_each_single_task_model(cfg, blocks):
+    """The full anchor net reproduces every stream's own single-task model,
+    whatever the cut (stages, or residual units)."""
+    anchor_cfg = copy.deepcopy(cfg.model.architecture.anchor)
+    anchor_cfg['blocks'] = blocks
+    torch.manual_seed(1)
+    anchor = MODELS.build(anchor_cfg)
+    assert anchor.num_levels == {'stages': 7, 'units': 17}[blocks]
+    x = images()
+    full = BranchingTree.full(anchor.num_streams, anchor.num_levels)
+    with torch.no_grad():
+        feats = anchor.forward_tree(x, full)
+        for k, task in enumerate(anchor.tasks):
+            own = anchor.streams[k]._forward(x)[task]
+            got = anchor.decode(k, feats[k], x.shape[-2:])
+            assert torch.equal(own, got), (blocks, task)
+
+
+def test_anchor_errors(cfg):
+    streams = copy.deepcopy(cfg.model.architecture.anchor.streams)
+    with pytest.raises(ValueError, match='single-task model of task'):
+        MODELS.build(dict(type='AnchorNet', streams=dict(
+            depth=streams['semseg'])))
+    with pytest.raises(KeyError, match='exactly one of'):
+        MODELS.build(dict(type='AnchorNet', streams=dict(
+            semseg=dict(checkpoint=None))))
+    with pytest.raises(ValueError, match='unknown block granularity'):
+        MODELS.build(dict(type='AnchorNet', streams=streams,
+                          blocks='layers'))
+    wide = copy.deepcopy(streams)
+    wide['depth']['model']['backbone']['widen_factor'] = 1.0
+    with pytest.raises(ValueError, match='the streams differ'):
+        MODELS.build(dict(type='AnchorNet', streams=wide))
