@@ -48,6 +48,13 @@ def full_input_shape(input_shape: Sequence[int]) -> Tuple[int, int, int, int]:
     return shape
 
 
+def zero_input(model: nn.Module, input_shape: Sequence[int]) -> torch.Tensor:
+    """A zero image batch of ``input_shape`` on ``model``'s device."""
+    inputs = torch.zeros(full_input_shape(input_shape))
+    device = next((p.device for p in model.parameters()), None)
+    return inputs if device is None else inputs.to(device)
+
+
 def flop_count_analysis(model: nn.Module, input_shape: Sequence[int]):
     """An fvcore ``FlopCountAnalysis`` of the model on a zero input, already
     run (its results are cached, so ``total()``, ``by_module()`` and
@@ -64,10 +71,7 @@ def flop_count_analysis(model: nn.Module, input_shape: Sequence[int]):
     """
     from fvcore.nn import FlopCountAnalysis
 
-    inputs = torch.zeros(full_input_shape(input_shape))
-    device = next((p.device for p in model.parameters()), None)
-    if device is not None:
-        inputs = inputs.to(device)
+    inputs = zero_input(model, input_shape)
     analysis = FlopCountAnalysis(model, (inputs, ))
     analysis.unsupported_ops_warnings(False)
     analysis.uncalled_modules_warnings(False)
@@ -109,10 +113,6 @@ def count_macs(model: nn.Module, input_shape: Sequence[int]) -> int:
     Returns:
         MACs as an exact integer (fvcore's "flops").
     """
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            return int(flop_count_analysis(model, input_shape).total())
-    finally:
-        model.train(was_training)
+    inputs = zero_input(model, input_shape)
+    with _forward_is_forward_tensors(model):
+        return count_module_macs(model, (inputs, ))
