@@ -318,6 +318,16 @@ def test_stage1_torchrun_stage2_deploy_and_test(tiny_synth_root, tmp_path):
                      str(out / 'export' / 'static_model.pth'),
                      '--cfg-options', *data])
     assert 'semseg/mIoU' in proc.stdout + proc.stderr
+    # the controller's answers over preferences and c
+    ctrl = tmp_path / 'controller'
+    proc = run_tool(['tools/analysis_tools/cdma_controller.py', CDMA_TINY,
+                     ckpt2, '--num-preferences', '2', '--costs', '3',
+                     '--out-dir', str(ctrl), '--cfg-options', *data])
+    result = json.loads((ctrl / 'cdma_controller.json').read_text())
+    assert len(result['preferences']) == 2 + 3 + 1
+    assert len(result['mean_macs']) == 3
+    assert (ctrl / 'cdma_controller.png').is_file()
+    assert 'Spearman(c, mean MACs)' in proc.stdout
     # a checkpoint of another model is refused, naming the file
     bad = run_tool(['tools/deploy.py', CDMA_TINY, ckpt1.replace(
         'iter_4', 'task_affinity').replace('.pth', '.json'), '--preference',
