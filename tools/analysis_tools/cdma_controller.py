@@ -49,7 +49,7 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
                         help='input size of the MACs count')
-    parser.add_argument('--cfg-options', nargs='+', action='append',
+    parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='config overrides, KEY=VALUE')
     args = parser.parse_args(argv)
     args.cfg_options = cfg_options_dict(parser, args.cfg_options)
@@ -62,7 +62,7 @@ def run(args) -> dict:
     from mmecmt.deploy import CDMADeployer
     from mmecmt.evaluation.control import (format_knob_response,
                                            knob_response, plot_knob_response)
-    from mmecmt.structures.request import evaluation_preferences, macs_unit
+    from mmecmt.structures.request import evaluation_preferences
     cfg, deployer = build_tool_deployer(
         args.config, [args.checkpoint], args.cfg_options,
         work_dir=args.work_dir, shape=args.shape)
@@ -75,9 +75,11 @@ def run(args) -> dict:
     print(f'{deployer.describe()}\n{len(prefs)} preferences x '
           f'{len(costs)} values of c', flush=True)
     result = knob_response(deployer.answer, tasks, prefs, costs)
-    # one unit for every figure: MMACs for SynthScenes-size inputs
-    prefix = macs_unit(min(result['mean_macs']))
-    scale = dict(G=1e9, M=1e6, K=1e3).get(prefix, 1.0)
+    # one unit for every figure, in which the smallest mean is >= 1
+    low = min(result['mean_macs'])
+    prefix, scale = next(((p, f) for p, f in (('G', 1e9), ('M', 1e6),
+                                               ('K', 1e3)) if low >= f),
+                         ('', 1.0))
     unit = f'{prefix}MACs'
     out_dir = args.out_dir or osp.join(cfg.work_dir, 'controller')
     os.makedirs(out_dir, exist_ok=True)
