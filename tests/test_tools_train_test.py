@@ -52,17 +52,19 @@ def test_resume_after_kill_restores_iteration_and_optimizer(
     proc = subprocess.Popen(_train_cmd(work, 10000, data), cwd=REPO,
                             env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    ckpt = osp.join(work, 'iter_4.pth')
+    # written after the first checkpoint (iter_4.pth) is complete
+    ckpt = osp.join(work, 'last_checkpoint')
     deadline = time.time() + 300
     while not osp.isfile(ckpt) and time.time() < deadline:
         time.sleep(0.2)
         assert proc.poll() is None, 'training ended before it was killed'
-    time.sleep(0.5)  # let the checkpoint file be written completely
+    time.sleep(0.5)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    saved = sorted(glob.glob(osp.join(work, 'iter_*.pth')),
-                   key=lambda p: int(p.split('_')[-1][:-4]))
-    last = saved[-1]
+    # mmengine names a checkpoint in `last_checkpoint` once it is written
+    # completely; the kill may have cut a newer one short
+    with open(osp.join(work, 'last_checkpoint')) as f:
+        last = f.read().strip()
     last_iter = int(last.split('_')[-1][:-4])
     assert last_iter >= 4 and last_iter < 10000
 

@@ -122,7 +122,7 @@ class CDMADeployer(DeployableModel):
                     f'{err} for preference {dict(preference)} (the trees '
                     'the controller gives over c in [0, 1])') from None
         best = max(m for _, _, m in fitting)
-        cost, tree, macs_best = next(r for r in fitting if r[2] == best)
+        cost, tree, _ = next(r for r in fitting if r[2] == best)
         arch = dict(tree=tree.to_list(), cost=cost,
                     preference=[float(preference[t]) for t in self.tasks],
                     bn='weight_hypernet')

@@ -170,7 +170,6 @@ def evaluation_preferences(tasks: Sequence[str], num: int,
     return sampled + one_hot_preferences(tasks) + [uniform_preference(tasks)]
 
 
-
 # ----------------------------------------------------------------------
 # budgets
 # ----------------------------------------------------------------------
