@@ -34,6 +34,7 @@ from mmengine.config import read_base
 with read_base():
     from .._base_.datasets.nyud import *  # noqa: F401,F403
     from .._base_.default_runtime import *  # noqa: F401,F403
+    from .._base_.models.cdma import *  # noqa: F401,F403
     from .._base_.models.mbv2_deeplabv3plus import *  # noqa: F401,F403
     from .._base_.schedules.schedule_adamw_iters import *  # noqa: F401,F403
 
@@ -76,23 +77,9 @@ anchor = dict(
         for task in cdma_tasks
     })
 model = dict(
-    type='CDMAAlgorithm',
-    stage=1,
-    architecture=dict(
-        type='CDMANet',
-        anchor=anchor,
-        edge_hypernet=dict(type='EdgeHypernet', embed_dim=32,
-                           hidden=(100, 100), identity_bias=1.0),
-        weight_hypernet=dict(type='WeightHypernet', embed_dim=32,
-                             hidden=(100, 100, 100)),
-        # the request validated during training (None: uniform preference)
-        default_request=dict(preference=None, cost=0.5),
-        data_preprocessor=data_preprocessor),
-    # tau = 0.6 / N; lambda_A = 1, lambda_I = 0.1 (the paper)
-    regularizer=dict(type='BranchingRegularizer', lambda_active=1.0,
-                     lambda_inactive=0.1),
-    dirichlet_alpha=0.2)
-deploy = dict(type='CDMADeployer', cost_grid=101)
+    cdma_model,
+    architecture=dict(cdma_model['architecture'], anchor=anchor,
+                      data_preprocessor=data_preprocessor))
 work_dir = 'work_dirs/cdma_nyud_r34'
 
 # The paper's GPU schedule: 30k steps of Adam (lr 1e-3 times 0.3 every 14k

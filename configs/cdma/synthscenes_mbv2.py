@@ -8,6 +8,7 @@ from mmengine.config import read_base
 with read_base():
     from .._base_.datasets.synthscenes import *  # noqa: F401,F403
     from .._base_.default_runtime import *  # noqa: F401,F403
+    from .._base_.models.cdma import *  # noqa: F401,F403
     from .._base_.models.mbv2_deeplabv3plus import *  # noqa: F401,F403
     from .._base_.schedules.schedule_adamw_iters import *  # noqa: F401,F403
 
@@ -24,25 +25,14 @@ anchor = dict(
         for task in synth_tasks
     })
 model = dict(
-    type='CDMAAlgorithm',
-    stage=1,
-    architecture=dict(
-        type='CDMANet',
-        anchor=anchor,
-        edge_hypernet=dict(type='EdgeHypernet', embed_dim=32,
-                           hidden=(100, 100), identity_bias=1.0),
-        weight_hypernet=dict(type='WeightHypernet', embed_dim=32,
-                             hidden=(100, 100, 100)),
-        # the request validated during training (None: uniform preference)
-        default_request=dict(preference=None, cost=0.5),
-        data_preprocessor=data_preprocessor),
+    cdma_model,
+    architecture=dict(cdma_model['architecture'], anchor=anchor,
+                      data_preprocessor=data_preprocessor),
     # tau = 0.6 / N and lambda_I = 0.1 (the paper); lambda_A = 0.02 (ours:
     # with the paper's 1.0 the regulariser outweighs the task loss and the
     # controller gives one tree for every request; configs/cdma/README.md)
     regularizer=dict(type='BranchingRegularizer', lambda_active=0.02,
-                     lambda_inactive=0.1, inactive_follows_active=True),
-    dirichlet_alpha=0.2)
-deploy = dict(type='CDMADeployer', cost_grid=101)
+                     lambda_inactive=0.1, inactive_follows_active=True))
 work_dir = 'work_dirs/cdma_synthscenes_mbv2'
 
 # The paper's GPU schedule is 30k steps of Adam (lr 1e-3 times 0.3 every
