@@ -6,7 +6,8 @@ A config names its deployer with ``deploy = dict(type='ECMTDeployer',
 one, the model decides: a slimmable supernet (a model config whose
 architecture is a ``Slim...`` model, or one inside a training algorithm
 such as ``SandwichAlgorithm``) is deployed by ``ECMTDeployer``, a
-``CDMANet`` by ``CDMADeployer``, any other
+``CDMANet`` by ``CDMADeployer``, a ``GatedMultiTaskNet`` (InterroGate) by
+``InterroGateFamily``, any other
 multi-task model by ``StaticFamily`` (a fixed model is a family of one).
 Options given to :func:`build_deployer` (from a tool's command line)
 override the config's.
@@ -18,11 +19,14 @@ from mmecmt.registry import DEPLOYERS
 
 def default_deployer_type(cfg) -> str:
     """``'ECMTDeployer'`` for a slimmable supernet config,
-    ``'CDMADeployer'`` for a CDMA one, else ``'StaticFamily'``."""
+    ``'CDMADeployer'`` for a CDMA one, ``'InterroGateFamily'`` for an
+    InterroGate one, else ``'StaticFamily'``."""
     model = dict(cfg.model)
     arch = dict(model.get('architecture') or model)
     if arch.get('type') == 'CDMANet':
         return 'CDMADeployer'
+    if arch.get('type') == 'GatedMultiTaskNet':
+        return 'InterroGateFamily'
     return 'ECMTDeployer' if str(arch.get('type', '')).startswith('Slim') \
         else 'StaticFamily'
 

@@ -62,16 +62,24 @@ class StaticFamily(DeployableModel):
         self.work_dir = work_dir or cfg.get('work_dir')
         self.holdout_fraction = float(holdout_fraction)
         self.members: List[nn.Module] = []
+        self.member_macs: List[int] = []
         for path in self.checkpoints:
-            model = build_architecture(cfg)
-            if callable(getattr(model, 'set_subnet', None)):
-                raise TypeError(
-                    f'{type(model).__name__} is a slimmable supernet; '
-                    "deploy it with deploy = dict(type='ECMTDeployer')")
-            self.members.append(load_trained(model, path))
-        self.member_macs = [count_macs(m, self.input_shape)
-                            for m in self.members]
+            model, macs = self._load_member(path)
+            self.members.append(model)
+            self.member_macs.append(int(macs))
         self._scores: Optional[np.ndarray] = None
+
+    def _load_member(self, path: str) -> Tuple[nn.Module, int]:
+        """``(static model, MACs)`` of one checkpoint: the config's model
+        with its weights, counted by fvcore (a method whose members need
+        more, e.g. pruning, overrides this)."""
+        model = build_architecture(self.cfg)
+        if callable(getattr(model, 'set_subnet', None)):
+            raise TypeError(
+                f'{type(model).__name__} is a slimmable supernet; '
+                "deploy it with deploy = dict(type='ECMTDeployer')")
+        model = load_trained(model, path)
+        return model, count_macs(model, self.input_shape)
 
     @property
     def task_specs(self):

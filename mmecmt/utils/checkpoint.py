@@ -137,5 +137,46 @@ def load_trained(model: nn.Module, path: str) -> nn.Module:
     return model
 
 
+def load_mapped(module: nn.Module, path: str,
+                keys: Mapping[str, str]) -> nn.Module:
+    """Load tensors of checkpoint ``path`` into ``module`` by key:
+    ``keys`` maps each of ``module``'s state-dict keys to the checkpoint's
+    (e.g. a gated unit's ``'3.conv.0.conv.weight'`` to a single-task
+    model's ``'backbone.layer2.1.conv.0.conv.weight'``). Strict: every
+    ``module`` key must be mapped and found with its shape; the
+    checkpoint's other tensors are ignored. An algorithm checkpoint's
+    ``architecture.`` prefix is stripped.
+
+    Raises:
+        CheckpointError: a missing or unreadable file, or a mapped key that
+            is missing or of another shape (the file and keys are named).
+    """
+    state = read_state_dict(path)
+    if any(k.startswith(ARCHITECTURE_PREFIX) for k in state):
+        state = {k[len(ARCHITECTURE_PREFIX):]: v for k, v in state.items()
+                 if k.startswith(ARCHITECTURE_PREFIX)}
+    own = module.state_dict()
+    unmapped = [k for k in own if k not in keys]
+    missing = [keys[k] for k in own if k in keys and keys[k] not in state]
+    wrong = [f'{keys[k]} {tuple(state[keys[k]].shape)} vs {tuple(v.shape)}'
+             for k, v in own.items() if k in keys and keys[k] in state
+             and tuple(state[keys[k]].shape) != tuple(v.shape)]
+    problems = []
+    if unmapped:
+        problems.append(f'no source key for {_shown(unmapped)}')
+    if missing:
+        problems.append(f'{len(missing)} keys are missing: {_shown(missing)}')
+    if wrong:
+        problems.append(f'{len(wrong)} tensors have another shape '
+                        f'(checkpoint vs model): {_shown(wrong)}')
+    if problems:
+        raise CheckpointError(
+            f'checkpoint {path} does not fit {type(module).__name__} (is it '
+            'a checkpoint of another model or config?): ' +
+            '; '.join(problems))
+    module.load_state_dict({k: state[keys[k]] for k in own}, strict=True)
+    return module
+
+
 __all__ = ['CheckpointError', 'file_sha256', 'read_state_dict', 'check_state_dict',
-           'load_trained', 'ARCHITECTURE_PREFIX']
+           'load_trained', 'load_mapped', 'ARCHITECTURE_PREFIX']

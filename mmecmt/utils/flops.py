@@ -98,6 +98,28 @@ def count_module_macs(module: nn.Module, inputs: Tuple) -> int:
         module.train(was_training)
 
 
+class _Call(nn.Module):
+    """A callable as a module (fvcore traces modules); ``owner``, the module
+    whose parameters the callable uses, is registered so that the trace
+    sees them as parameters."""
+
+    def __init__(self, fn, owner: nn.Module):
+        super().__init__()
+        self.fn = fn
+        self.owner = owner
+        self.training = owner.training
+
+    def forward(self, *args):
+        return self.fn(*args)
+
+
+def count_call_macs(fn, inputs: Tuple, owner: nn.Module) -> int:
+    """MACs of ``fn(*inputs)`` (e.g. a head with its resize,
+    ``lambda feats: model.decode_head(task, feats, size)``), run with
+    ``owner`` (the module holding its parameters) in eval mode."""
+    return count_module_macs(_Call(fn, owner), inputs)
+
+
 def count_macs(model: nn.Module, input_shape: Sequence[int]) -> int:
     """Total MACs of one forward pass on a zero input of ``input_shape``.
 

@@ -29,7 +29,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmecmt.models.tree import BranchingTree, run_tree, split_backbone
 from mmecmt.registry import MODELS
 from mmecmt.utils.checkpoint import file_sha256, load_trained
-from mmecmt.utils.flops import count_module_macs
+from mmecmt.utils.flops import count_call_macs, count_module_macs
 
 #: (H, W) of the dry run that checks the streams fit together.
 CHECK_SHAPE = (64, 64)
@@ -242,8 +242,9 @@ class AnchorNet(BaseModule):
                         h = module(h)
                         taps[level] = h
                     feats = tuple(taps[lv] for lv in self.tap_levels)
-                    head_macs.append(count_module_macs(
-                        _Decode(self, k, key), (feats, )))
+                    head_macs.append(count_call_macs(
+                        lambda f, k=k: self.decode(k, f, key), (feats, ),
+                        self))
             self._macs_cache[key] = (node_macs, head_macs)
         return self._macs_cache[key]
 
@@ -265,18 +266,6 @@ class AnchorNet(BaseModule):
         low += sum(node_macs[(top, k)] for k in range(n)) + sum(head_macs)
         high = sum(node_macs.values()) + sum(head_macs)
         return int(low), int(high)
-
-
-class _Decode(nn.Module):
-    """Task k's head with its resize, as one module (for MACs counting)."""
-
-    def __init__(self, anchor: AnchorNet, task: int, size: Tuple[int, int]):
-        super().__init__()
-        self.task, self.size = task, size
-        self._anchor = [anchor]
-
-    def forward(self, feats):
-        return self._anchor[0].decode(self.task, feats, self.size)
 
 
 __all__ = ['AnchorNet']

@@ -1,12 +1,22 @@
-"""Dynamic (slimmable) layers: the active width is a leading slice.
+"""Dynamic (slimmable) layers: the active width is a leading slice, or an
+index set.
 
 Each op runs with ``in = x.size(1)`` input channels (whatever the previous
 op produced) and ``active_out_channels`` output channels (``None`` = full),
 using the leading slice ``[:out, :in]`` of its full weight, as in
 Once-for-All's ``dynamic_op.py``. Who chooses the widths is not their
 business: an architecture's ``set_subnet(spec)`` sets ``active_out_channels``.
+
+Pruning keeps arbitrary channels rather than a leading slice (InterroGate's
+gate patterns): ``DynamicConv2d.active_out_index`` and
+``DynamicBatchNorm2d.active_index`` (a LongTensor of kept channel indices,
+``None`` = the slice) make the op produce / normalise exactly those
+channels, in that order (a channel mask in the spirit of mmrazor's). The
+slice stays the fast path; an index set gathers its weights once per
+change at inference (:class:`InferenceSliceCache`).
+
 ``export(in_channels)`` returns the plain ``nn`` module holding the sliced
-weights (and BN statistics), for deployment.
+or gathered weights (and BN statistics), for deployment.
 """
 from typing import Optional
 
@@ -58,12 +68,42 @@ class InferenceSliceCache:
         return value
 
 
+def check_channel_index(index: Optional[Tensor], channels: int,
+                        where: str) -> Optional[Tensor]:
+    """``index`` as a 1-D LongTensor of distinct channels in
+    ``[0, channels)`` (None stays None); ``ValueError`` naming ``where``
+    and the range else."""
+    if index is None:
+        return None
+    index = torch.as_tensor(index, dtype=torch.long).flatten()
+    if index.numel() == 0:
+        raise ValueError(f'{where}: an empty channel index (remove the layer '
+                         'instead)')
+    if int(index.min()) < 0 or int(index.max()) >= channels:
+        raise ValueError(f'{where}: channel index {index.tolist()} has '
+                         f'values outside [0, {channels - 1}]')
+    if index.unique().numel() != index.numel():
+        raise ValueError(f'{where}: channel index {index.tolist()} repeats '
+                         'a channel')
+    return index
+
+
+def _index_key(index: Optional[Tensor]) -> tuple:
+    return () if index is None else tuple(index.tolist())
+
+
 class DynamicConv2d(InferenceSliceCache, nn.Conv2d):
     """Conv2d running on the leading ``[:out, :in]`` slice of its weight.
 
     Shapes: x (B, in, H, W) with in <= ``in_channels`` -> (B, out, H', W'),
     out = ``active_out_channels`` or ``out_channels``. A depthwise conv
     (``groups == in_channels == out_channels``) keeps out = in = groups.
+
+    ``active_out_index`` (a LongTensor, see :func:`check_channel_index`),
+    when set, overrides the width: the conv produces exactly the output
+    channels ``active_out_index`` (in that order), from weight rows
+    gathered by index (not for depthwise convs, whose outputs follow the
+    input).
     """
 
     def __init__(self, *args, **kwargs):
@@ -77,6 +117,15 @@ class DynamicConv2d(InferenceSliceCache, nn.Conv2d):
                 f'groups={self.groups} for {self.in_channels}->'
                 f'{self.out_channels} channels')
         self.active_out_channels: Optional[int] = None
+        self.active_out_index: Optional[Tensor] = None
+
+    def set_out_index(self, index) -> None:
+        """Keep output channels ``index`` (None: back to the width)."""
+        if index is not None and self.is_depthwise:
+            raise ValueError('a depthwise conv follows its input channels; '
+                             'it takes no output index')
+        self.active_out_index = check_channel_index(
+            index, self.out_channels, type(self).__name__)
 
     def active_weight(self, out: int, in_: int):
         """(weight, bias) of the active slice ``[:out, :in_]``.
@@ -104,6 +153,8 @@ class DynamicConv2d(InferenceSliceCache, nn.Conv2d):
                 f'more than the full {self.in_channels}')
         if self.is_depthwise:
             return in_channels, 1, in_channels
+        if self.active_out_index is not None:
+            return len(self.active_out_index), in_channels, 1
         out = self.active_out_channels or self.out_channels
         if not 0 < out <= self.out_channels:
             raise ValueError(
@@ -117,7 +168,18 @@ class DynamicConv2d(InferenceSliceCache, nn.Conv2d):
         (:meth:`active_weight`). Subclasses that read other channels
         override this; :meth:`forward` and :meth:`export` use it."""
         out, in_, groups = self.active_shape(in_channels)
-        return self.active_weight(out, in_) + (groups, )
+        index = self.active_out_index
+        if index is None:
+            return self.active_weight(out, in_) + (groups, )
+        weight, bias = self._parameters['weight'], self._parameters['bias']
+
+        def gather():
+            rows = index.to(weight.device)
+            return (weight[:, :in_].index_select(0, rows),
+                    None if bias is None else bias.index_select(0, rows))
+
+        return self.cached((_index_key(index), in_), (weight, bias),
+                           gather) + (groups, )
 
     def forward(self, x: Tensor) -> Tensor:
         weight, bias, groups = self.active_params(x.size(1))
@@ -150,20 +212,50 @@ class DynamicBatchNorm2d(InferenceSliceCache, nn.BatchNorm2d):
     place (the slices are views of the full buffers). In eval mode without
     autograd the slices are reused between calls
     (:class:`InferenceSliceCache`).
+
+    ``active_index`` (set by :meth:`set_index`), when set, normalises the
+    channels ``active_index`` of the full layer instead of the leading
+    ones (the input has ``len(active_index)`` channels, in that order);
+    gathered statistics are copies, so an indexed BN runs in eval mode only.
     """
+
+    active_index: Optional[Tensor] = None
+
+    def set_index(self, index) -> None:
+        """Normalise channels ``index`` (None: back to the leading slice)."""
+        self.active_index = check_channel_index(
+            index, self.num_features, type(self).__name__)
 
     def active_params(self, c: int):
         """(running_mean, running_var, weight, bias) of the leading ``c``
-        channels (None where the BN has no such tensor)."""
-        def build():
-            return tuple(None if t is None else t[:c] for t in sources)
+        channels, or of ``active_index`` when set (None where the BN has no
+        such tensor)."""
+        index = self.active_index
+        if index is not None:
+            if c != len(index):
+                raise ValueError(
+                    f'DynamicBatchNorm2d: input has {c} channels; its '
+                    f'channel index keeps {len(index)}')
+
+            def build():
+                rows = index.to(sources[0].device if sources[0] is not None
+                                else self.weight.device)
+                return tuple(None if t is None else t.index_select(0, rows)
+                             for t in sources)
+        else:
+            def build():
+                return tuple(None if t is None else t[:c] for t in sources)
 
         sources = (self._buffers['running_mean'],
                    self._buffers['running_var'],
                    self._parameters['weight'], self._parameters['bias'])
         if self.training:  # running statistics are updated through views
+            if index is not None:
+                raise RuntimeError(
+                    'DynamicBatchNorm2d with a channel index runs in eval '
+                    'mode only (its gathered statistics are copies)')
             return build()
-        return self.cached((c, ), sources, build)
+        return self.cached((c, _index_key(index)), sources, build)
 
     def forward(self, x: Tensor) -> Tensor:
         c = x.size(1)
@@ -171,7 +263,7 @@ class DynamicBatchNorm2d(InferenceSliceCache, nn.BatchNorm2d):
             raise ValueError(
                 f'DynamicBatchNorm2d: input has {c} channels, more than '
                 f'the full {self.num_features}')
-        if c == self.num_features:
+        if c == self.num_features and self.active_index is None:
             return super().forward(x)
         exponential_average_factor = 0.0
         if self.training and self.track_running_stats:
@@ -187,17 +279,19 @@ class DynamicBatchNorm2d(InferenceSliceCache, nn.BatchNorm2d):
                             exponential_average_factor, self.eps)
 
     def export(self, in_channels: int) -> nn.BatchNorm2d:
-        """A plain BatchNorm2d with the active slice's parameters and stats."""
+        """A plain BatchNorm2d with the active slice's (or index's)
+        parameters and stats."""
         c = in_channels
         bn = nn.BatchNorm2d(c, self.eps, self.momentum, self.affine,
                             self.track_running_stats)
         with torch.no_grad():
+            mean, var, weight, bias = self.active_params(c)
             if self.affine:
-                bn.weight.copy_(self.weight[:c])
-                bn.bias.copy_(self.bias[:c])
+                bn.weight.copy_(weight)
+                bn.bias.copy_(bias)
             if self.track_running_stats:
-                bn.running_mean.copy_(self.running_mean[:c])
-                bn.running_var.copy_(self.running_var[:c])
+                bn.running_mean.copy_(mean)
+                bn.running_var.copy_(var)
                 bn.num_batches_tracked.copy_(self.num_batches_tracked)
         device = (self.weight if self.affine else self.running_mean).device
         return bn.to(device)

@@ -7,6 +7,9 @@ replaces every :class:`DynamicConv2d` / :class:`DynamicBatchNorm2d` /
 ``nn.BatchNorm2d`` / ``nn.Linear`` holding the sliced weights and statistics.
 The architecture class and its ``forward`` / ``_forward`` / ``predict`` are
 kept, so the static model is used exactly like the supernet.
+:func:`replace_dynamic_ops_` is that replacement on its own: InterroGate's
+:class:`~mmecmt.models.gating.GatePruner` exports its channel-index pruned
+models through it.
 """
 import copy
 from typing import Dict, Mapping, Optional, Union
@@ -98,6 +101,49 @@ def _static_copy_of(op: nn.Module, width: int) -> nn.Module:
     return static
 
 
+def replace_dynamic_ops_(model: nn.Module,
+                         example_input: Optional[Tensor] = None) -> nn.Module:
+    """Replace, in place, every dynamic op of ``model`` (at its current
+    widths / channel indices) by its plain ``export``: the one export path
+    of slimmable subnets and pruned gate patterns.
+
+    The input width each op receives is recorded in one eval-mode forward
+    pass on ``example_input`` (default: zeros of
+    :data:`DEFAULT_EXAMPLE_SHAPE`); the model is left in eval mode.
+
+    Raises:
+        ValueError: a dynamic op that the forward pass does not reach (its
+            width is unknown), named with its module path.
+    """
+    device = next((p.device for p in model.parameters()),
+                  torch.device('cpu'))
+    if example_input is None:
+        example_input = torch.zeros(DEFAULT_EXAMPLE_SHAPE, device=device)
+    model.eval()
+    widths = record_dynamic_input_widths(model, example_input.to(device))
+
+    unreached = [
+        name for name, m in model.named_modules()
+        if isinstance(m, DYNAMIC_OPS) and id(m) not in widths
+    ]
+    if unreached:
+        raise ValueError(
+            f'dynamic ops {unreached} are not reached by the forward pass, '
+            'so their input widths are unknown')
+
+    exported: Dict[int, nn.Module] = {}  # shared modules stay shared
+    for parent in list(model.modules()):
+        for child_name, child in list(parent._modules.items()):
+            if isinstance(child, DYNAMIC_OPS):
+                if id(child) not in exported:
+                    exported[id(child)] = _static_copy_of(
+                        child, widths[id(child)])
+                setattr(parent, child_name, exported[id(child)])
+    left = [n for n, m in model.named_modules() if isinstance(m, DYNAMIC_OPS)]
+    assert not left, f'dynamic ops left after export: {left}'
+    return model
+
+
 def export_static(model: nn.Module,
                   spec: Union[SubnetSpec, Mapping],
                   example_input: Optional[Tensor] = None) -> nn.Module:
@@ -133,33 +179,7 @@ def export_static(model: nn.Module,
     spec = _as_spec(spec)
     static = copy.deepcopy(model)
     static.set_subnet(spec)
-    device = next((p.device for p in static.parameters()),
-                  torch.device('cpu'))
-    if example_input is None:
-        example_input = torch.zeros(DEFAULT_EXAMPLE_SHAPE, device=device)
-    static.eval()
-    widths = record_dynamic_input_widths(static, example_input.to(device))
-
-    unreached = [
-        name for name, m in static.named_modules()
-        if isinstance(m, DYNAMIC_OPS) and id(m) not in widths
-    ]
-    if unreached:
-        raise ValueError(
-            f'export_static: dynamic ops {unreached} are not reached by the '
-            'forward pass, so their input widths are unknown')
-
-    exported: Dict[int, nn.Module] = {}  # shared modules stay shared
-    for parent in list(static.modules()):
-        for child_name, child in list(parent._modules.items()):
-            if isinstance(child, DYNAMIC_OPS):
-                if id(child) not in exported:
-                    exported[id(child)] = _static_copy_of(
-                        child, widths[id(child)])
-                setattr(parent, child_name, exported[id(child)])
-    left = [n for n, m in static.named_modules() if isinstance(m, DYNAMIC_OPS)]
-    assert not left, f'dynamic ops left after export: {left}'
-
+    replace_dynamic_ops_(static, example_input)
     static.train(model.training)
     static.exported_subnet = spec.to_dict()
     static.set_subnet = FixedSubnet(spec,
