@@ -449,3 +449,15 @@ def test_torchrun_train_deploy_and_test(tiny_synth_root, tmp_path):
                      str(out / 'export' / 'static_model.pth'),
                      '--cfg-options', *data])
     assert 'semseg/mIoU' in proc.stdout + proc.stderr
+    # the gate pattern figure and the MACs per branch
+    gates = tmp_path / 'gates'
+    proc = run_tool(['tools/analysis_tools/interrogate_gates.py', IG_TINY,
+                     '--checkpoints', ckpt, '--out-dir', str(gates),
+                     '--cfg-options', *data])
+    result = json.loads((gates / 'gates.json').read_text())['models'][0]
+    assert result['macs'] == sum(result['branch_macs'].values())
+    assert (gates / 'gate_patterns.png').is_file()
+    assert '| model | budget (M) |' in (gates / 'gates.md').read_text()
+    bad = run_tool(['tools/analysis_tools/interrogate_gates.py', IG_TINY,
+                    '--checkpoints', ckpt, ckpt], check=False)
+    assert bad.returncode == 2 and '1 configs but 2 checkpoints' in bad.stderr

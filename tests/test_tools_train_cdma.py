@@ -13,6 +13,7 @@ from conftest import REPO
 
 sys.path.insert(0, osp.join(REPO, 'tools'))
 import train_cdma  # noqa: E402
+from mmecmt.utils import pipeline  # noqa: E402
 
 STAGE2 = 'configs/cdma/synthscenes_mbv2_stage2.py'
 
@@ -45,7 +46,7 @@ def fake_training(calls):
 def test_trains_missing_steps_in_order_and_skips_done_ones(in_tmp, capsys,
                                                           monkeypatch):
     calls = []
-    monkeypatch.setattr(train_cdma.subprocess, 'run', fake_training(calls))
+    monkeypatch.setattr(pipeline.subprocess, 'run', fake_training(calls))
     # one stream is already trained
     os.makedirs('work_dirs/synthscenes_mbv2_depth')
     open('work_dirs/synthscenes_mbv2_depth/iter_500.pth', 'w').close()
@@ -68,7 +69,7 @@ def test_trains_missing_steps_in_order_and_skips_done_ones(in_tmp, capsys,
 
 def test_dry_run_trains_nothing(in_tmp, capsys, monkeypatch):
     calls = []
-    monkeypatch.setattr(train_cdma.subprocess, 'run', fake_training(calls))
+    monkeypatch.setattr(pipeline.subprocess, 'run', fake_training(calls))
     train_cdma.main([STAGE2, '--dry-run'])
     assert calls == []
     assert capsys.readouterr().out.count(': training') == 7
@@ -83,7 +84,7 @@ def test_errors(in_tmp, capsys, monkeypatch):
         train_cdma.main([STAGE2, '--cfg-options',
                          'load_from=work_dirs/elsewhere.pth'])
     assert 'is not the checkpoint stage 1 writes' in capsys.readouterr().err
-    monkeypatch.setattr(train_cdma.subprocess, 'run',
+    monkeypatch.setattr(pipeline.subprocess, 'run',
                         lambda cmd, **kw: SimpleNamespace(
                             returncode=1, stderr='boom\nKeyError: x'))
     with pytest.raises(SystemExit):

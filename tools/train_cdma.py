@@ -16,20 +16,15 @@ plan only. Bad input (a stream without a config to train it, a step that
 ends without its checkpoint) is one line on stderr, exit code 2.
 """
 import argparse
-import json
-import os
 import os.path as osp
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
 from mmengine.config import Config, DictAction  # noqa: E402
 
+from mmecmt.utils.pipeline import final_checkpoint, run_steps  # noqa: E402
 from mmecmt.utils.tool_cli import UserError, run_main  # noqa: E402
-
-TRAIN = osp.join(osp.dirname(osp.abspath(__file__)), 'train.py')
 
 
 def parse_args(argv=None):
@@ -42,13 +37,6 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         default={}, help='overrides for both CDMA stages')
     return parser.parse_args(argv)
-
-
-def final_checkpoint(cfg) -> str:
-    """The checkpoint an iteration-based run of ``cfg`` ends with."""
-    work_dir = cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(cfg.filename))[0])
-    return osp.join(work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
 
 
 def plan_steps(config: str, cfg_options: dict):
@@ -99,36 +87,8 @@ def plan_steps(config: str, cfg_options: dict):
 
 def run(args) -> dict:
     steps, stage2 = plan_steps(args.config, args.cfg_options)
-    times = {}
-    for i, (name, config, options, ckpt) in enumerate(steps, 1):
-        prefix = f'[{i}/{len(steps)}] {name}'
-        if osp.isfile(ckpt):
-            print(f'{prefix}: done ({ckpt})', flush=True)
-            continue
-        print(f'{prefix}: training {config} -> {ckpt}', flush=True)
-        if args.dry_run:
-            continue
-        cmd = [sys.executable, TRAIN, config]
-        if options:
-            cmd += ['--cfg-options'] + [f'{k}={v}' for k, v in
-                                        options.items()]
-        start = time.time()
-        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
-        seconds = time.time() - start
-        if proc.returncode != 0 or not osp.isfile(ckpt):
-            tail = proc.stderr.strip().splitlines()[-1:] or ['']
-            raise UserError(f'{name} failed (exit code {proc.returncode}, '
-                            f'{ckpt} missing): {tail[0]}')
-        times[name] = round(seconds, 1)
-        print(f'{prefix}: {seconds / 60:.1f} min', flush=True)
-    if times:
-        path = osp.join(stage2.work_dir, 'pipeline_times.json')
-        os.makedirs(stage2.work_dir, exist_ok=True)
-        with open(path, 'w') as f:
-            json.dump(times, f, indent=2)
-        print(f'wall time per step (s): {times} -> {path}')
-    return times
+    return run_steps(steps, osp.join(stage2.work_dir, 'pipeline_times.json'),
+                     args.dry_run)
 
 
 def main(argv=None):

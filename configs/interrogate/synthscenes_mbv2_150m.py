@@ -5,3 +5,4 @@ with read_base():
     from .synthscenes_mbv2_200m import *  # noqa: F401,F403
 
 model.sparsity.budget = '150M'
+work_dir = 'work_dirs/interrogate_synthscenes_mbv2_150m'

@@ -33,7 +33,7 @@ model = dict(
     # the budget: a hinge on the differentiable MACs estimate of the pruned
     # model (ours; mode='rate' is the paper's hinge on the gate rates)
     sparsity=dict(type='SparsityRegularizer', mode='macs', budget='200M',
-                  input_shape=crop_size, loss_weight=10.0),
+                  input_shape=crop_size, loss_weight=100.0),
     task_checkpoints={
         task: f'work_dirs/synthscenes_mbv2_{task}/iter_{reference_iters}.pth'
         for task in synth_tasks
@@ -43,3 +43,4 @@ model = dict(
 optim_wrapper.update(paramwise_cfg=gate_paramwise_cfg)
 custom_hooks = gate_hooks
 find_unused_parameters = False
+work_dir = 'work_dirs/interrogate_synthscenes_mbv2_200m'

@@ -4,7 +4,7 @@
 # iterations, straight-through hard gates after them; the gate logits learn
 # `gate_lr_mult` times faster than the weights, without weight decay.
 gate_warmup_iters = 100
-gate_lr_mult = 20.0
+gate_lr_mult = 50.0
 gate_hooks = [
     dict(type='ScheduledValueHook', name='hard_gates', value=1.0,
          schedule='constant', warmup_iters=gate_warmup_iters,

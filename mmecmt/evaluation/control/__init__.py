@@ -10,7 +10,7 @@ from .knob_response import (format_knob_response, knob_response,
 from .hypervolume import hypervolume, hypervolume_reference, normalised_scores
 from .paired import paired_comparison, weighted_scores
 from .pareto import pareto_front
-from .plots import (plot_budget_vs_macs, plot_hv_vs_macs,
+from .plots import (plot_budget_vs_macs, plot_gate_patterns, plot_hv_vs_macs,
                     plot_pairwise_scatter, plot_preference_vs_score)
 from .report import default_budget_label, pair_key, write_control_report
 from .uniformity import uniformity
@@ -20,6 +20,7 @@ __all__ = [
     'mean_task_controllability', 'spearman', 'task_controllability',
     'hypervolume', 'hypervolume_reference', 'normalised_scores',
     'pareto_front', 'plot_budget_vs_macs', 'plot_hv_vs_macs',
+    'plot_gate_patterns',
     'plot_pairwise_scatter', 'plot_preference_vs_score',
     'default_budget_label', 'pair_key', 'write_control_report',
     'paired_comparison', 'weighted_scores', 'uniformity', 'knob_response',

@@ -301,3 +301,28 @@ def plot_hv_vs_macs(points_by_method: Mapping[str, Sequence[Sequence[float]]],
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return save_figure(fig, path)
+
+
+def plot_gate_patterns(fractions: Mapping[str, np.ndarray],
+                       tasks: Sequence[str], out_file: str) -> str:
+    """InterroGate's gate patterns (the paper's Figure 5): one panel per
+    trained model, a heat map of the fraction of task-specific channels per
+    gated unit (x) and task (y), 0 = all shared, 1 = all specialised.
+
+    Args:
+        fractions: ``{model name: (units, T) array}``.
+        tasks: the task names (rows).
+        out_file: the PNG written.
+    """
+    fig, axes = _new_figure(len(fractions))
+    for ax, (name, frac) in zip(axes, fractions.items()):
+        frac = np.asarray(frac, dtype=float)
+        image = ax.imshow(frac.T, cmap='viridis', vmin=0.0, vmax=1.0,
+                          aspect='auto', interpolation='nearest')
+        ax.set_yticks(range(len(tasks)), list(tasks))
+        ax.set_xlabel('gated unit')
+        ax.set_title(f'{name}: task-specific {frac.mean():.0%}',
+                     fontsize=9)
+    fig.colorbar(image, ax=list(axes), shrink=0.8,
+                 label='fraction of task-specific channels')
+    return save_figure(fig, out_file)
