@@ -336,6 +336,31 @@ def test_macs_hinge_moves_the_estimate_to_the_budget():
     end = model.pattern_macs(model.gate_pattern(), SHAPE)
     assert end <= budget < start
     assert end >= low
+    # with a lower margin, a model below the band is pushed up into it
+    model = gated('mbv2_units', gate_init=0.1).train()
+    model.hard_gates = 1.0
+    with torch.no_grad():  # channels that differ (a task loss's role)
+        for logits in model.gate_logits:
+            logits.add_(torch.randn(logits.shape,
+                                    generator=torch.Generator().manual_seed(
+                                        logits.numel())))
+        for logits in model.gate_logits:
+            logits.clamp_(max=-0.01)
+    reg = MODELS.build(dict(type='SparsityRegularizer', mode='macs',
+                            budget=budget, input_shape=SHAPE,
+                            lower_margin=0.1))
+    opt = torch.optim.Adam(model.gate_logits.parameters(), lr=0.02)
+    assert model.pattern_macs(model.gate_pattern(), SHAPE) == low
+    for _ in range(60):
+        loss = reg(model, model.gates())['loss_sparsity']
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    end = model.pattern_macs(model.gate_pattern(), SHAPE)
+    assert 0.9 * budget <= end <= budget
+    with pytest.raises(ValueError, match='lower_margin'):
+        MODELS.build(dict(type='SparsityRegularizer', mode='rate', rate=0.5,
+                          lower_margin=0.1))
     for text in (f'{low - 1}', f'{high + 1}'):
         reg = MODELS.build(dict(type='SparsityRegularizer', mode='macs',
                                 budget=int(text), input_shape=SHAPE))
@@ -453,11 +478,19 @@ def test_torchrun_train_deploy_and_test(tiny_synth_root, tmp_path):
     gates = tmp_path / 'gates'
     proc = run_tool(['tools/analysis_tools/interrogate_gates.py', IG_TINY,
                      '--checkpoints', ckpt, '--out-dir', str(gates),
-                     '--cfg-options', *data])
+                     '--measure', '--stl-reference',
+                     'semseg=0.2,depth=1.0,normals=30', '--cfg-options',
+                     *data])
     result = json.loads((gates / 'gates.json').read_text())['models'][0]
     assert result['macs'] == sum(result['branch_macs'].values())
+    assert set(result['primary']) == set(TASKS)
+    assert result['metrics']['delta_m'] == pytest.approx(100 / 3 * (
+        (result['primary']['semseg'] - 0.2) / 0.2
+        - (result['primary']['depth'] - 1.0) / 1.0
+        - (result['primary']['normals'] - 30) / 30), abs=1e-6)
     assert (gates / 'gate_patterns.png').is_file()
-    assert '| model | budget (M) |' in (gates / 'gates.md').read_text()
+    table = (gates / 'gates.md').read_text()
+    assert '| model | budget (M) |' in table and 'Delta_m (%)' in table
     bad = run_tool(['tools/analysis_tools/interrogate_gates.py', IG_TINY,
                     '--checkpoints', ckpt, ckpt], check=False)
     assert bad.returncode == 2 and '1 configs but 2 checkpoints' in bad.stderr

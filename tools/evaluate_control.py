@@ -83,8 +83,9 @@ from mmecmt.structures.request import (InfeasibleBudget,  # noqa: E402
 from mmecmt.utils.input_shape import format_shape  # noqa: E402
 from mmecmt.utils.tool_cli import (UserError,  # noqa: E402
                                    add_predictor_args, build_tool_deployer,
-                                   cfg_options_dict, predictor_kwargs,
-                                   run_main, utilization_arg)
+                                   cfg_options_dict, load_stl_reference,
+                                   predictor_kwargs, run_main,
+                                   utilization_arg)
 
 #: report name of each ECMT search mode
 METHOD_NAMES = dict(evolution='ECMT', random='random search',
@@ -184,48 +185,6 @@ def method_name(mode: str, min_utilization: float) -> str:
     if mode == 'uniform' or min_utilization == DEFAULT_MIN_UTILIZATION:
         return name
     return f'{name} (min use {min_utilization:.0%})'
-
-
-def load_stl_reference(text, cfg, tasks):
-    """``{task: primary metric}`` of the single-task models, for exactly
-    ``tasks``."""
-    if text is None:
-        ref = dict(cfg.get('val_evaluator', {}).get('stl_reference') or {})
-        if not ref:
-            raise UserError('no single-task references: give '
-                            '--stl-reference FILE.json or task=value,... '
-                            '(or set val_evaluator.stl_reference)')
-    elif osp.isfile(text):
-        try:
-            with open(text) as f:
-                ref = json.load(f)
-        except json.JSONDecodeError as err:
-            raise UserError(f'--stl-reference {text}: not JSON ({err})')
-        if not isinstance(ref, dict):
-            raise UserError(f'--stl-reference {text}: expected a JSON object'
-                            ' {task: value}')
-    else:
-        ref = {}
-        for item in text.split(','):
-            name, sep, value = item.partition('=')
-            try:
-                ref[name.strip()] = float(value)
-            except ValueError:
-                sep = ''
-            if not sep:
-                raise UserError(
-                    f'--stl-reference: {item!r} is not task=value (and '
-                    f'{text!r} is not a file)')
-    missing = sorted(set(tasks) - set(ref))
-    unknown = sorted(set(ref) - set(tasks))
-    if missing or unknown:
-        raise UserError(f'--stl-reference: tasks {missing} are missing and '
-                        f'{unknown} unknown; the model\'s tasks are {tasks}')
-    for name, value in ref.items():
-        if not isinstance(value, (int, float)) or value <= 0:
-            raise UserError(f'--stl-reference: {name}={value!r} must be a '
-                            'positive number')
-    return {t: float(ref[t]) for t in tasks}
 
 
 class MeasurementCache:

@@ -34,6 +34,10 @@ class InterroGateFamily(StaticFamily):
 
     method = 'InterroGate'
 
+    def __init__(self, *args, **kwargs):
+        self.patterns: List[GatePattern] = []
+        super().__init__(*args, **kwargs)
+
     def _load_member(self, path: str) -> Tuple[nn.Module, int]:
         model = build_architecture(self.cfg)
         if not hasattr(model, 'gate_pattern'):
@@ -41,7 +45,6 @@ class InterroGateFamily(StaticFamily):
                             " InterroGateFamily deploys GatedMultiTaskNet")
         model = load_trained(model, path)
         pattern = model.gate_pattern()
-        self.patterns: List[GatePattern] = getattr(self, 'patterns', [])
         self.patterns.append(pattern)
         macs = model.pattern_macs(pattern, self.input_shape)
         self.log(f'InterroGate member {len(self.patterns) - 1} ({path}): '

@@ -2,6 +2,7 @@
 ``tools/evaluate_control.py``): user errors, ``--cfg-options`` and loading
 a trained supernet, ``--min-utilization`` values."""
 import argparse
+import json
 import os.path as osp
 import sys
 from typing import Callable, List, Optional, Tuple
@@ -198,3 +199,45 @@ def write_result(result: dict, path: str) -> dict:
     result = dump_json(result, path)
     print(json.dumps(result, indent=2, allow_nan=False))
     return result
+
+
+def load_stl_reference(text, cfg, tasks):
+    """``{task: primary metric}`` of the single-task models, for exactly
+    ``tasks``."""
+    if text is None:
+        ref = dict(cfg.get('val_evaluator', {}).get('stl_reference') or {})
+        if not ref:
+            raise UserError('no single-task references: give '
+                            '--stl-reference FILE.json or task=value,... '
+                            '(or set val_evaluator.stl_reference)')
+    elif osp.isfile(text):
+        try:
+            with open(text) as f:
+                ref = json.load(f)
+        except json.JSONDecodeError as err:
+            raise UserError(f'--stl-reference {text}: not JSON ({err})')
+        if not isinstance(ref, dict):
+            raise UserError(f'--stl-reference {text}: expected a JSON object'
+                            ' {task: value}')
+    else:
+        ref = {}
+        for item in text.split(','):
+            name, sep, value = item.partition('=')
+            try:
+                ref[name.strip()] = float(value)
+            except ValueError:
+                sep = ''
+            if not sep:
+                raise UserError(
+                    f'--stl-reference: {item!r} is not task=value (and '
+                    f'{text!r} is not a file)')
+    missing = sorted(set(tasks) - set(ref))
+    unknown = sorted(set(ref) - set(tasks))
+    if missing or unknown:
+        raise UserError(f'--stl-reference: tasks {missing} are missing and '
+                        f'{unknown} unknown; the model\'s tasks are {tasks}')
+    for name, value in ref.items():
+        if not isinstance(value, (int, float)) or value <= 0:
+            raise UserError(f'--stl-reference: {name}={value!r} must be a '
+                            'positive number')
+    return {t: float(ref[t]) for t in tasks}

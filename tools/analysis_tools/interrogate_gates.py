@@ -5,7 +5,7 @@
         configs/interrogate/synthscenes_mbv2_200m.py \
         configs/interrogate/synthscenes_mbv2_250m.py \
         [--checkpoints A.pth B.pth C.pth] [--out-dir DIR] \
-        [--cfg-options KEY=VALUE ...]
+        [--measure [--stl-reference FILE.json]] [--cfg-options KEY=VALUE ...]
 
 For every config (one trained budget; its checkpoint is the final one of
 its work dir unless ``--checkpoints`` names them, in the same order) it
@@ -18,6 +18,11 @@ reads the hard gates and writes to ``--out-dir`` (default
   equal to fvcore on the pruned model) and their gap, and the MACs of every
   task branch, of the shared branch and of the heads;
 - ``gates.json``: the same figures and every model's gate pattern.
+
+With ``--measure`` every pruned model is also evaluated on the val set
+(its primary metric per task in a second table) and, with the single-task
+references (``--stl-reference``, a JSON file or ``task=value,...``; default:
+the config's ``val_evaluator.stl_reference``), its Delta_m.
 
 Bad input (a config that is not InterroGate's, a missing or mismatched
 checkpoint) is one line on stderr, exit code 2.
@@ -43,12 +48,47 @@ def parse_args(argv=None):
                         help='one per config (default: each config\'s '
                         'final checkpoint)')
     parser.add_argument('--out-dir', default='work_dirs/interrogate_gates')
+    parser.add_argument('--measure', action='store_true',
+                        help='evaluate every pruned model on the val set')
+    parser.add_argument('--stl-reference', default=None,
+                        help='single-task references for Delta_m (with '
+                        '--measure)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         default={}, help='overrides for every config')
     return parser.parse_args(argv)
 
 
-def model_row(config: str, checkpoint: str, cfg_options: dict) -> dict:
+def measure(cfg, model, stl_reference=None) -> dict:
+    """``dict(metrics, primary, primary_names)`` of the pruned ``model`` on
+    the val set (``metrics['delta_m']`` with the single-task
+    references)."""
+    from mmengine.runner import Runner
+
+    from mmecmt.evaluation.functional.delta_m import (extract_primary_scores,
+                                                      primary_metric,
+                                                      task_kind)
+    from mmecmt.evaluation.val_pass import evaluate_model
+    from mmecmt.models.gating import GatePruner
+    from mmecmt.utils.tool_cli import load_stl_reference
+    evaluator = dict(cfg.val_evaluator)
+    if stl_reference is not None or evaluator.get('stl_reference'):
+        evaluator['stl_reference'] = load_stl_reference(
+            stl_reference, cfg, list(model.tasks))
+    loader = Runner.build_dataloader(
+        dict(cfg.val_dataloader, persistent_workers=False),
+        seed=int(cfg.get('randomness', {}).get('seed', 0)))
+    metrics, _ = evaluate_model(GatePruner()(model), loader, evaluator)
+    kinds = {t: task_kind(t, s) for t, s in model.task_specs.items()}
+    edge = evaluator.get('edge_matching') or 'one_to_one'
+    return dict(metrics=metrics,
+                primary=extract_primary_scores(metrics, kinds,
+                                               edge_matching=edge),
+                primary_names={t: primary_metric(k, edge)
+                               for t, k in kinds.items()})
+
+
+def model_row(config: str, checkpoint: str, cfg_options: dict,
+              with_metrics: bool = False, stl_reference=None) -> dict:
     """The figures of one trained budget."""
     from mmecmt.deploy import build_architecture
     from mmecmt.utils.input_shape import macs_input_shape
@@ -67,7 +107,10 @@ def model_row(config: str, checkpoint: str, cfg_options: dict) -> dict:
         budget = model.sparsity.budget_macs(model)
     low, high = model.macs_bounds(shape)
     name = osp.splitext(osp.basename(config))[0]
+    measured = measure(cfg, model, stl_reference) if with_metrics else dict(
+        metrics=None)
     return dict(name=name, config=config, checkpoint=checkpoint,
+                **measured,
                 input_shape=list(shape), budget=budget, macs=macs,
                 gap=None if budget is None else macs / budget - 1,
                 fully_shared=low, fully_specialised=high,
@@ -99,7 +142,26 @@ def markdown(rows) -> str:
     lines.append(f'MACs at input {r["input_shape"][0]}x{r["input_shape"][1]}'
                  f'; fully shared {r["fully_shared"] / 1e6:.1f} M, fully '
                  f'specialised {r["fully_specialised"] / 1e6:.1f} M.')
+    if rows[0]['metrics'] is not None:
+        lines += ['', metrics_table(rows)]
     return '\n'.join(lines) + '\n'
+
+
+def metrics_table(rows) -> str:
+    """Val primary metric per task (and Delta_m) of every pruned model."""
+    tasks = rows[0]['tasks']
+    with_delta = 'delta_m' in rows[0]['metrics']
+    head = ['model', 'MACs (M)'] + [
+        f'{t} {rows[0]["primary_names"][t]}' for t in tasks] + (
+            ['Delta_m (%)'] if with_delta else [])
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + ' --- |' * len(head)]
+    for r in rows:
+        cells = [r['name'], f'{r["macs"] / 1e6:.1f}']
+        cells += [f'{r["primary"][t]:.4f}' for t in tasks]
+        if with_delta:
+            cells.append(f'{r["metrics"]["delta_m"]:+.2f}')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
 
 
 def run(args) -> dict:
@@ -118,7 +180,8 @@ def run(args) -> dict:
                        for c in args.configs]
     rows = []
     for config, ckpt in zip(args.configs, checkpoints):
-        rows.append(model_row(config, ckpt, args.cfg_options))
+        rows.append(model_row(config, ckpt, args.cfg_options, args.measure,
+                              args.stl_reference))
         r = rows[-1]
         print(f'{r["name"]}: {r["macs"] / 1e6:.2f} MMACs pruned'
               + ('' if r['budget'] is None else

@@ -249,6 +249,10 @@ class GatedMultiTaskNet(MultiTaskEncoderDecoder):
                 shared_in = shared_combination(xs, self.share_logits[level])
         return {t: tuple(f) for t, f in taps.items()}
 
+    def extract_feat(self, inputs: Tensor):
+        raise TypeError('a gated network has features per task: use '
+                        'extract_task_feats(inputs)')
+
     def _tap(self, level: int, xs: Sequence[Tensor], taps: dict) -> None:
         if level in self.tap_units:
             for k, t in enumerate(self.tasks):

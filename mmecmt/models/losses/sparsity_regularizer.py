@@ -11,7 +11,10 @@ Two modes (:class:`SparsityRegularizer`):
   (:meth:`~mmecmt.models.architectures.GatedMultiTaskNet.expected_macs`,
   exact at hard gates) and ``B`` the budget: MACs (``150e6``), a text
   (``'150M'``) or a fraction of the fully specialised model (``'0.5x'``),
-  counted at ``input_shape``.
+  counted at ``input_shape``. With ``lower_margin`` m (ours) also
+  ``lambda_s * max(0, 1 - m - E / B)``: the estimate is held in
+  ``[(1 - m) B, B]`` rather than only below ``B`` (the task losses alone
+  may not spend a large budget).
 
 Both are zero while the gates are within the target and push every gate
 down (towards the shared unit) with equal weight per MAC or per channel
@@ -41,6 +44,9 @@ class SparsityRegularizer(nn.Module):
         input_shape: (H, W) at which the MACs are counted (the deployment
             input: the training crop padded to the preprocessor's divisor).
         loss_weight: ``lambda_s``.
+        lower_margin: ``'macs'`` mode: also penalise an estimate below
+            ``(1 - lower_margin) * budget`` (in (0, 1); None: the one-sided
+            hinge).
 
     Returns (forward): ``{'loss_sparsity': scalar}`` plus, logged only,
     ``macs_estimate`` (MMACs) in ``'macs'`` mode.
@@ -51,7 +57,8 @@ class SparsityRegularizer(nn.Module):
                  budget: Union[int, float, str, None] = None,
                  rate: Union[float, Mapping[str, float], None] = None,
                  input_shape: Sequence[int] = (96, 128),
-                 loss_weight: float = 1.0):
+                 loss_weight: float = 1.0,
+                 lower_margin: Optional[float] = None):
         super().__init__()
         if mode not in MODES:
             raise ValueError(f'SparsityRegularizer: unknown mode {mode!r}; '
@@ -70,6 +77,12 @@ class SparsityRegularizer(nn.Module):
         if not loss_weight >= 0:
             raise ValueError(f'SparsityRegularizer: loss_weight must be >= 0,'
                              f' got {loss_weight}')
+        if lower_margin is not None and (
+                mode != 'macs' or not 0 < lower_margin < 1):
+            raise ValueError(f'SparsityRegularizer: lower_margin must be in '
+                             f"(0, 1) and only in mode 'macs', got "
+                             f'{lower_margin!r} in mode {mode!r}')
+        self.lower_margin = lower_margin
         self.mode = mode
         self.budget = budget
         self.rate = rate
@@ -112,6 +125,9 @@ class SparsityRegularizer(nn.Module):
             estimate = model.expected_macs(list(model.gate_logits),
                                            self.input_shape, hard)
             loss = torch.relu(estimate / budget - 1)
+            if self.lower_margin is not None:
+                loss = loss + torch.relu(1 - self.lower_margin -
+                                         estimate / budget)
             return dict(loss_sparsity=self.loss_weight * loss,
                         macs_estimate=estimate.detach() / 1e6)
         rates = torch.cat([g for g in gates], dim=1).mean(1)
