@@ -315,6 +315,18 @@ def test_sparsity_regularizer_rate_mode_by_hand():
         MODELS.build(dict(type='SparsityRegularizer', mode='macs'))
 
 
+def fit_gates(model, regularizer, lr, steps=60):
+    """Train the gate logits on the regulariser alone; the exact MACs of
+    the resulting pruned model."""
+    opt = torch.optim.Adam(model.gate_logits.parameters(), lr=lr)
+    for _ in range(steps):
+        loss = regularizer(model, model.gates())['loss_sparsity']
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model.pattern_macs(model.gate_pattern(), SHAPE)
+
+
 def test_macs_hinge_moves_the_estimate_to_the_budget():
     """Gate logits trained on the hinge alone: the estimate starts above
     the budget and ends at or below it; a budget outside the model's range
@@ -325,15 +337,9 @@ def test_macs_hinge_moves_the_estimate_to_the_budget():
     budget = int(low + 0.4 * (high - low))
     reg = MODELS.build(dict(type='SparsityRegularizer', mode='macs',
                             budget=budget, input_shape=SHAPE))
-    opt = torch.optim.Adam(model.gate_logits.parameters(), lr=0.1)
     start = float(model.expected_macs(list(model.gate_logits), SHAPE))
     assert start == high
-    for _ in range(60):
-        loss = reg(model, model.gates())['loss_sparsity']
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    end = model.pattern_macs(model.gate_pattern(), SHAPE)
+    end = fit_gates(model, reg, lr=0.1)
     assert end <= budget < start
     assert end >= low
     # with a lower margin, a model below the band is pushed up into it
@@ -349,14 +355,8 @@ def test_macs_hinge_moves_the_estimate_to_the_budget():
     reg = MODELS.build(dict(type='SparsityRegularizer', mode='macs',
                             budget=budget, input_shape=SHAPE,
                             lower_margin=0.1))
-    opt = torch.optim.Adam(model.gate_logits.parameters(), lr=0.02)
     assert model.pattern_macs(model.gate_pattern(), SHAPE) == low
-    for _ in range(60):
-        loss = reg(model, model.gates())['loss_sparsity']
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    end = model.pattern_macs(model.gate_pattern(), SHAPE)
+    end = fit_gates(model, reg, lr=0.02)
     assert 0.9 * budget <= end <= budget
     with pytest.raises(ValueError, match='lower_margin'):
         MODELS.build(dict(type='SparsityRegularizer', mode='rate', rate=0.5,

@@ -23,11 +23,8 @@ reference_iters = 20000
 reference_configs = dict(shared='configs/mtl/cifar100mtl_r18_baseline.py')
 model = dict(
     model,
-    type='GatedMultiTaskNet',
-    units='units',
-    gate_init=0.9,
-    sparsity=dict(type='SparsityRegularizer', mode='macs', budget='0.25x',
-                  input_shape=(32, 32), loss_weight=100.0),
+    **gated_model,
+    sparsity=dict(macs_budget, budget='0.25x', input_shape=(32, 32)),
     task_checkpoints={
         task: f'work_dirs/cifar100mtl_r18_{task}/iter_{reference_iters}.pth'
         for task in cifar_tasks

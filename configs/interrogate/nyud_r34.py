@@ -30,15 +30,12 @@ val_dataloader.dataset.update(tasks=ig_tasks)
 test_dataloader = val_dataloader
 reference_iters = 40000
 model = dict(
-    type='GatedMultiTaskNet',
+    gated_model,
     data_preprocessor=data_preprocessor,
     backbone=r34_backbone,
     tasks={task: dict(nyud_task_info[task], head=r34_head)
            for task in ig_tasks},
-    units='units',
-    gate_init=0.9,
-    sparsity=dict(type='SparsityRegularizer', mode='macs', budget='0.5x',
-                  input_shape=crop_size, loss_weight=100.0),
+    sparsity=dict(macs_budget, budget='0.5x', input_shape=crop_size),
     task_checkpoints={
         task: f'work_dirs/nyud_r34_{task}/iter_{reference_iters}.pth'
         for task in ig_tasks

@@ -26,11 +26,8 @@ reference_iters = 40000
 reference_configs = dict(shared='configs/mtl/pascal_mbv2_baseline.py')
 model = dict(
     model,
-    type='GatedMultiTaskNet',
-    units='units',
-    gate_init=0.9,
-    sparsity=dict(type='SparsityRegularizer', mode='macs', budget='0.85x',
-                  input_shape=crop_size, loss_weight=100.0),
+    **gated_model,
+    sparsity=dict(macs_budget, budget='0.85x', input_shape=crop_size),
     task_checkpoints={
         task: f'work_dirs/pascal_mbv2_{task}/iter_{reference_iters}.pth'
         for task in pascal_tasks

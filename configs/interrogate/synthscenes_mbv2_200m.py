@@ -21,22 +21,18 @@ reference_configs = dict(
     {task: f'configs/stl/synthscenes_mbv2_{task}.py' for task in synth_tasks},
     shared='configs/mtl/synthscenes_mbv2_baseline.py')
 model = dict(
-    type='GatedMultiTaskNet',
+    gated_model,
     data_preprocessor=data_preprocessor,
     backbone=backbone,
     tasks={
         task: dict(synth_task_info[task], head=dense_head)
         for task in synth_tasks
     },
-    units='units',
-    gate_init=0.9,
     # the budget: a hinge on the differentiable MACs estimate of the pruned
     # model, holding it in [0.95, 1] x budget (ours; mode='rate' is the
     # paper's hinge on the gate rates). Without the lower margin the 250M
     # run ended at 207.6 M: the task losses alone did not spend the budget.
-    sparsity=dict(type='SparsityRegularizer', mode='macs', budget='200M',
-                  input_shape=crop_size, loss_weight=100.0,
-                  lower_margin=0.05),
+    sparsity=dict(macs_budget, budget='200M', input_shape=crop_size),
     task_checkpoints={
         task: f'work_dirs/synthscenes_mbv2_{task}/iter_{reference_iters}.pth'
         for task in synth_tasks

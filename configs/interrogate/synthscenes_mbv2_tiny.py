@@ -7,22 +7,18 @@ from mmengine.config import read_base
 
 with read_base():
     from ..mtl.synthscenes_mbv2_tiny import *  # noqa: F401,F403
-    from .._base_.models.interrogate import (gate_hooks,  # noqa: F401
-                                             gate_paramwise_cfg)
+    from .._base_.models.interrogate import *  # noqa: F401,F403
 
 tiny_tasks = ('semseg', 'depth', 'normals')
 for loader in (train_dataloader, val_dataloader):
     loader.dataset.tasks = tiny_tasks
 test_dataloader = val_dataloader
 model = dict(
-    type='GatedMultiTaskNet',
+    gated_model,
     data_preprocessor=data_preprocessor,
     backbone=model.backbone,
     tasks={task: model.tasks[task] for task in tiny_tasks},
-    units='units',
-    gate_init=0.9,
-    sparsity=dict(type='SparsityRegularizer', mode='macs', budget='0.5x',
-                  input_shape=crop_size, loss_weight=100.0))
+    sparsity=dict(macs_budget, budget='0.5x', input_shape=crop_size))
 work_dir = 'work_dirs/interrogate_synthscenes_mbv2_tiny'
 max_iters = 4
 train_cfg.update(max_iters=max_iters, val_interval=max_iters)
