@@ -29,7 +29,7 @@ def test_method_costs_tool(tiny_synth_root, tmp_path):
     out = tmp_path / 'costs'
     data = tiny_data_options(tiny_synth_root)
     run_tool(['tools/benchmarks/method_costs.py', '--method', 'IG', IG_TINY,
-              *paths, '--budget', '1.0x', '--num-preferences', '2',
+              *paths, '--budgets', '1.0x', '--num-preferences', '2',
               '--repeats', '2', '--threads', '1', '--out-dir', str(out),
               '--cfg-options', f'work_dir={tmp_path}/w', *data])
     result = json.loads((out / 'method_costs.json').read_text())
@@ -43,6 +43,6 @@ def test_method_costs_tool(tiny_synth_root, tmp_path):
     assert (out / 'latency_vs_macs.png').is_file()
     assert '| IG |' in (out / 'method_costs.md').read_text()
     bad = run_tool(['tools/benchmarks/method_costs.py', '--method', 'IG',
-                    IG_TINY, *paths, '--budget', '1', '--cfg-options', *data],
+                    IG_TINY, *paths, '--budgets', '1', '--cfg-options', *data],
                    check=False)
-    assert bad.returncode == 2 and 'no request at budget 1' in bad.stderr
+    assert bad.returncode == 2 and "no request at budgets ['1']" in bad.stderr

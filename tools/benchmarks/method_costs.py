@@ -5,13 +5,14 @@
         --method ECMT configs/ecmt/synthscenes_mbv2.py work_dirs/synthscenes_mbv2/iter_500.pth \
         --method CDMA configs/cdma/synthscenes_mbv2_stage2.py work_dirs/cdma_synthscenes_mbv2_stage2/iter_300.pth \
         --method InterroGate configs/interrogate/synthscenes_mbv2_200m.py A.pth B.pth C.pth \
-        [--budget 0.75x] [--num-preferences 20] [--repeats 10] [--threads 2] \
+        [--budgets 0.5x 1.0x] [--num-preferences 20] [--repeats 10] [--threads 2] \
         [--out-dir work_dirs/method_costs] [--cfg-options ...]
 
-Every method answers the same ``num + T + 1`` requests (``num`` preferences
-drawn from the simplex with ``--seed``, the one-hot ones, the uniform one;
-26 for five tasks and the default 20) at ``--budget`` (MACs, or relative to
-each method's largest network). For each method it reports
+Every method answers the same ``num + T + 1`` preferences (``num`` drawn
+from the simplex with ``--seed``, the one-hot ones, the uniform one; 26 for
+five tasks and the default 20) at every budget of ``--budgets`` (MACs, or
+relative to each method's largest network; requests below a method's range
+are skipped and counted). For each method it reports
 
 - **parameters stored**: every tensor the deployment keeps (ECMT's
   supernet, CDMA's anchor net and hypernetworks, all members of a family);
@@ -48,9 +49,9 @@ def parse_args(argv=None):
     parser.add_argument('--method', nargs='+', action='append', required=True,
                         metavar='NAME CONFIG CKPT',
                         help='a method: its name, config and checkpoint(s)')
-    parser.add_argument('--budget', default='0.75x',
+    parser.add_argument('--budgets', nargs='+', default=['0.5x', '1.0x'],
                         help='MACs, or relative to each method\'s largest '
-                        'network (default 0.75x)')
+                        'network (default 0.5x 1.0x)')
     parser.add_argument('--num-preferences', type=int, default=20)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--repeats', type=int, default=10)
@@ -98,16 +99,17 @@ def measure_method(name, config, checkpoints, args) -> dict:
                                            evaluation_preferences)
     cfg, deployer = build_tool_deployer(config, checkpoints, args.cfg_dict)
     deployer.warm_up()
-    budget = deployer.budget(args.budget)
     plans, skipped = [], 0
-    for pref in evaluation_preferences(deployer.tasks, args.num_preferences,
-                                       args.seed):
-        try:
-            plans.append(deployer.plan(pref, budget))
-        except InfeasibleBudget:  # below this preference's range
-            skipped += 1
+    for text in args.budgets:
+        budget = deployer.budget(text)
+        for pref in evaluation_preferences(deployer.tasks,
+                                           args.num_preferences, args.seed):
+            try:
+                plans.append(deployer.plan(pref, budget))
+            except InfeasibleBudget:  # below this preference's range
+                skipped += 1
     if not plans:
-        raise UserError(f'{name}: no request at budget {args.budget} is '
+        raise UserError(f'{name}: no request at budgets {args.budgets} is '
                         f'feasible (range {deployer.macs_range()})')
     seconds = np.array([p.seconds for p in plans])
     networks = {}
@@ -124,7 +126,7 @@ def measure_method(name, config, checkpoints, args) -> dict:
     print(f'{name}: {len(plans)} requests, {len(rows)} distinct networks, '
           f'plan median {np.median(seconds) * 1e3:.1f} ms', flush=True)
     return dict(name=name, config=config, checkpoints=list(checkpoints),
-                budget=int(budget), requests=len(plans), infeasible=skipped,
+                requests=len(plans), infeasible=skipped,
                 params=stored_parameters(deployer),
                 plan_median_s=float(np.median(seconds)),
                 plan_p90_s=float(np.percentile(seconds, 90)),
@@ -148,7 +150,7 @@ def markdown(results, args) -> str:
             f'{min(lat):.1f}-{max(lat):.1f} ms | '
             f'{r["latency_per_mmac_ms"] * 1e3:.1f} us |')
     lines.append('')
-    lines.append(f'Budget {args.budget} of each method\'s range; batch-1 '
+    lines.append(f'Budgets {", ".join(args.budgets)}; batch-1 '
                  f'latency with {args.threads} threads, median of '
                  f'{args.repeats} runs.')
     return '\n'.join(lines) + '\n'
@@ -179,7 +181,7 @@ def run(args) -> list:
     torch.set_num_threads(args.threads)
     results = [measure_method(m[0], m[1], m[2:], args) for m in args.method]
     os.makedirs(args.out_dir, exist_ok=True)
-    dump_json(dict(results=results, budget=args.budget,
+    dump_json(dict(results=results, budgets=args.budgets,
                    threads=args.threads, repeats=args.repeats),
               osp.join(args.out_dir, 'method_costs.json'))
     table = markdown(results, args)
