@@ -174,6 +174,25 @@ class DeployableModel(metaclass=ABCMeta):
         self.check_spec(spec)
         return self.cfg.copy()
 
+    def exported_config(self, model: dict, drop_hooks=None):
+        """A copy of the config whose model is ``model`` (an export's
+        builder): plain val / test loops, deployed as a fixed model, without
+        the training-only entries (model wrapper, ``load_from``, ``resume``)
+        and without the custom hooks of the types in ``drop_hooks`` (all of
+        them when None)."""
+        static = self.cfg.copy()
+        static.model = model
+        static.val_cfg = dict(type='ValLoop')
+        static.test_cfg = dict(type='TestLoop')
+        static.deploy = dict(type='StaticFamily')  # a fixed model now
+        for key in ('model_wrapper_cfg', 'load_from', 'resume'):
+            static.pop(key, None)
+        static.custom_hooks = [] if drop_hooks is None else [
+            h for h in static.get('custom_hooks', [])
+            if h['type'] not in drop_hooks
+        ]
+        return static
+
     # ------------------------------------------------------------------
     # the contract
     # ------------------------------------------------------------------

@@ -187,20 +187,13 @@ class CDMADeployer(DeployableModel):
         ``model=dict(type='TreeMultiTaskNet', anchor=<anchor config>,
         tree=...)`` (weights from the export's checkpoint)."""
         self.check_spec(spec)
-        static = self.cfg.copy()
         model = dict(self.cfg.model)
         arch = dict(model.get('architecture') or model)
-        static.model = dict(type='TreeMultiTaskNet', anchor=arch['anchor'],
-                            tree=self.tree_of(spec.arch).to_list(),
-                            data_preprocessor=self._preprocessor_cfg(),
-                            align_corners=arch.get('align_corners', False))
-        static.val_cfg = dict(type='ValLoop')
-        static.test_cfg = dict(type='TestLoop')
-        static.deploy = dict(type='StaticFamily')  # a fixed model now
-        for key in ('model_wrapper_cfg', 'load_from', 'resume'):
-            static.pop(key, None)
-        static.custom_hooks = []
-        return static
+        return self.exported_config(dict(
+            type='TreeMultiTaskNet', anchor=arch['anchor'],
+            tree=self.tree_of(spec.arch).to_list(),
+            data_preprocessor=self._preprocessor_cfg(),
+            align_corners=arch.get('align_corners', False)))
 
 
 __all__ = ['CDMADeployer', 'BN_SOURCES']

@@ -207,28 +207,17 @@ class ECMTDeployer(DeployableModel):
         ``model=dict(type='StaticSubnet', supernet=<architecture>, ...)``
         and plain val/test loops."""
         self.check_spec(spec)
-        cfg = self.cfg
-        static = cfg.copy()
-        arch_cfg = dict(cfg.model)
+        arch_cfg = dict(self.cfg.model)
         if 'architecture' in arch_cfg:  # a training algorithm's config
             inner = dict(arch_cfg['architecture'])
             if 'data_preprocessor' in arch_cfg:
                 inner.setdefault('data_preprocessor',
                                  arch_cfg['data_preprocessor'])
             arch_cfg = inner
-        static.model = dict(type='StaticSubnet', supernet=arch_cfg,
-                            subnet=dict(spec.arch),
-                            example_shape=list(self.input_shape))
-        static.val_cfg = dict(type='ValLoop')
-        static.test_cfg = dict(type='TestLoop')
-        static.deploy = dict(type='StaticFamily')  # a fixed model now
-        for key in ('model_wrapper_cfg', 'load_from', 'resume'):
-            static.pop(key, None)
-        static.custom_hooks = [
-            h for h in static.get('custom_hooks', [])
-            if h['type'] not in ('CIKDHook', 'ScheduledValueHook')
-        ]
-        return static
+        return self.exported_config(
+            dict(type='StaticSubnet', supernet=arch_cfg,
+                 subnet=dict(spec.arch), example_shape=list(self.input_shape)),
+            drop_hooks=('CIKDHook', 'ScheduledValueHook'))
 
 
 __all__ = ['ECMTDeployer', 'build_architecture']

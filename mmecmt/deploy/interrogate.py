@@ -64,21 +64,11 @@ class InterroGateFamily(StaticFamily):
         'PrunedGatedNet', gated=<the gated config>, pattern=<its gates>)``
         (weights from the export's checkpoint)."""
         self.check_spec(spec)
-        static = self.cfg.copy()
-        model = dict(self.cfg.model)
-        static.model = dict(type='PrunedGatedNet', gated=model,
-                            pattern=self.patterns[self.member(
-                                spec.arch)].to_dict())
-        static.val_cfg = dict(type='ValLoop')
-        static.test_cfg = dict(type='TestLoop')
-        static.deploy = dict(type='StaticFamily')
-        for key in ('model_wrapper_cfg', 'load_from', 'resume'):
-            static.pop(key, None)
-        static.custom_hooks = [
-            h for h in static.get('custom_hooks', [])
-            if h['type'] != 'ScheduledValueHook'
-        ]
-        return static
+        pattern = self.patterns[self.member(spec.arch)]
+        return self.exported_config(
+            dict(type='PrunedGatedNet', gated=dict(self.cfg.model),
+                 pattern=pattern.to_dict()),
+            drop_hooks=('ScheduledValueHook', ))
 
 
 __all__ = ['InterroGateFamily']

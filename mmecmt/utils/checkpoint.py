@@ -151,30 +151,22 @@ def load_mapped(module: nn.Module, path: str,
         CheckpointError: a missing or unreadable file, or a mapped key that
             is missing or of another shape (the file and keys are named).
     """
-    state = read_state_dict(path)
-    if any(k.startswith(ARCHITECTURE_PREFIX) for k in state):
-        state = {k[len(ARCHITECTURE_PREFIX):]: v for k, v in state.items()
-                 if k.startswith(ARCHITECTURE_PREFIX)}
+    state = _strip_prefix(read_state_dict(path), module)
     own = module.state_dict()
     unmapped = [k for k in own if k not in keys]
-    missing = [keys[k] for k in own if k in keys and keys[k] not in state]
-    wrong = [f'{keys[k]} {tuple(state[keys[k]].shape)} vs {tuple(v.shape)}'
-             for k, v in own.items() if k in keys and keys[k] in state
-             and tuple(state[keys[k]].shape) != tuple(v.shape)]
-    problems = []
     if unmapped:
-        problems.append(f'no source key for {_shown(unmapped)}')
-    if missing:
-        problems.append(f'{len(missing)} keys are missing: {_shown(missing)}')
-    if wrong:
-        problems.append(f'{len(wrong)} tensors have another shape '
-                        f'(checkpoint vs model): {_shown(wrong)}')
-    if problems:
+        raise CheckpointError(f'loading {path} into '
+                              f'{type(module).__name__}: no source key for '
+                              f'{_shown(unmapped)}')
+    mapped = {k: state[keys[k]] for k in own if keys[k] in state}
+    missing = [keys[k] for k in own if keys[k] not in state]
+    if missing:  # named as the checkpoint names them
         raise CheckpointError(
             f'checkpoint {path} does not fit {type(module).__name__} (is it '
-            'a checkpoint of another model or config?): ' +
-            '; '.join(problems))
-    module.load_state_dict({k: state[keys[k]] for k in own}, strict=True)
+            f'a checkpoint of another model or config?): {len(missing)} '
+            f'keys are missing: {_shown(missing)}')
+    check_state_dict(module, mapped, path)  # shapes
+    module.load_state_dict(mapped, strict=True)
     return module
 
 

@@ -168,17 +168,15 @@ class GatedMultiTaskNet(MultiTaskEncoderDecoder):
         if self.pattern is not None:
             return
         from mmengine.logging import print_log
+        units_keys = {k: f'backbone.{v}'
+                      for k, v in self.unit_source_keys.items()}
         for task, path in self.task_checkpoints.items():
-            load_mapped(self.task_units[task], path,
-                        {k: f'backbone.{v}'
-                         for k, v in self.unit_source_keys.items()})
+            load_mapped(self.task_units[task], path, units_keys)
             load_mapped(self.heads[task], path, self._head_keys(task))
             print_log(f'GatedMultiTaskNet: task {task!r} branch and head '
                       f'loaded from {path}', logger='current')
         if self.shared_checkpoint:
-            load_mapped(self.shared_units, self.shared_checkpoint,
-                        {k: f'backbone.{v}'
-                         for k, v in self.unit_source_keys.items()})
+            load_mapped(self.shared_units, self.shared_checkpoint, units_keys)
             for task in self.tasks:
                 if task not in self.task_checkpoints:
                     load_mapped(self.heads[task], self.shared_checkpoint,
