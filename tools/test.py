@@ -15,6 +15,7 @@ from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from mmecmt.utils import register_all_modules  # noqa: E402
+from mmecmt.utils.compat import destroy_distributed  # noqa: E402
 from mmecmt.utils.runner_setup import (load_tool_config,  # noqa: E402
                                        prepare_runner_cfg)
 
@@ -59,7 +60,10 @@ def main():
             show_dir=args.show_dir)
     prepare_runner_cfg(cfg)
     runner = Runner.from_cfg(cfg)
-    runner.test()
+    try:
+        runner.test()
+    finally:
+        destroy_distributed()
 
 
 if __name__ == '__main__':

@@ -20,6 +20,7 @@ from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from mmecmt.utils import register_all_modules  # noqa: E402
+from mmecmt.utils.compat import destroy_distributed  # noqa: E402
 from mmecmt.utils.runner_setup import (load_tool_config,  # noqa: E402
                                        prepare_runner_cfg)
 
@@ -106,7 +107,10 @@ def main():
     default_algorithm_wrapper(cfg)
     prepare_runner_cfg(cfg)
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        runner.train()
+    finally:
+        destroy_distributed()
 
 
 if __name__ == '__main__':

@@ -72,6 +72,17 @@ def init_cpu_distributed(backend: str = 'gloo',
         **kwargs)
 
 
+def destroy_distributed() -> None:
+    """Destroy the default process group, if any, before the process exits.
+
+    Without it, Gloo's worker threads can outlive the interpreter's
+    finalisation and abort the process (``terminate called without an
+    active exception``, exit code -6) after a run that succeeded.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
+
+
 def cpu_ddp_wrapper_cfg(find_unused_parameters: bool = False) -> dict:
     """DDP wrapper config for CPU modules (``device_ids=None``)."""
     return dict(
