@@ -36,7 +36,7 @@ def fake_training(calls):
             cfg.merge_from_dict(dict(
                 kv.split('=', 1) for kv in cmd[cmd.index('--cfg-options')
                                                + 1:]))
-        ckpt = train_cdma.final_checkpoint(cfg)
+        ckpt = pipeline.final_checkpoint(cfg)
         os.makedirs(osp.dirname(ckpt), exist_ok=True)
         open(ckpt, 'w').close()
         return SimpleNamespace(returncode=0, stderr='')

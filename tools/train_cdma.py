@@ -21,10 +21,10 @@ import sys
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 
-from mmecmt.utils.pipeline import final_checkpoint, run_steps  # noqa: E402
-from mmecmt.utils.tool_cli import UserError, run_main  # noqa: E402
+from mmecmt.utils.pipeline import cdma_steps, run_steps  # noqa: E402
+from mmecmt.utils.tool_cli import run_main  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -39,54 +39,8 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def plan_steps(config: str, cfg_options: dict):
-    """``[(name, config, options, checkpoint)]`` in training order."""
-    if not osp.isfile(config):
-        raise UserError(f'config {config} does not exist')
-    stage2 = Config.fromfile(config)
-    stage2.merge_from_dict(cfg_options)
-    if stage2.model.get('stage') != 2:
-        raise UserError(f'{config} is not a CDMA stage-2 config '
-                        f'(model.stage={stage2.model.get("stage")!r})')
-    stage1_config = stage2.get('stage1_config')
-    if not stage1_config or not osp.isfile(stage1_config):
-        raise UserError(f'{config}: stage1_config {stage1_config!r} is not '
-                        'a config file')
-    stage1 = Config.fromfile(stage1_config)
-    stage1.merge_from_dict(cfg_options)
-    steps = []
-    streams = stage2.model.architecture.anchor.streams
-    for task, stream in streams.items():
-        ckpt = stream.get('checkpoint')
-        if ckpt is None:
-            raise UserError(f'stream {task!r} has no checkpoint to train '
-                            'towards (checkpoint=None)')
-        if 'config' not in stream:
-            if not osp.isfile(ckpt):
-                raise UserError(f'stream {task!r}: {ckpt} is missing and the '
-                                'stream names no config to train it')
-            steps.append((f'stream {task}', None, {}, ckpt))
-            continue
-        produced = final_checkpoint(Config.fromfile(stream['config']))
-        if osp.normpath(produced) != osp.normpath(ckpt):
-            raise UserError(
-                f'stream {task!r}: training {stream["config"]} writes '
-                f'{produced}, but the anchor loads {ckpt}')
-        steps.append((f'stream {task}', stream['config'], {}, ckpt))
-    if osp.normpath(final_checkpoint(stage1)) != osp.normpath(
-            stage2.load_from):
-        raise UserError(f'{config}: load_from {stage2.load_from} is not the '
-                        f'checkpoint stage 1 writes '
-                        f'({final_checkpoint(stage1)})')
-    steps.append(('stage 1 (edge hypernet)', stage1_config, cfg_options,
-                  stage2.load_from))
-    steps.append(('stage 2 (weight hypernet)', config, cfg_options,
-                  final_checkpoint(stage2)))
-    return steps, stage2
-
-
 def run(args) -> dict:
-    steps, stage2 = plan_steps(args.config, args.cfg_options)
+    steps, stage2 = cdma_steps(args.config, args.cfg_options)
     return run_steps(steps, osp.join(stage2.work_dir, 'pipeline_times.json'),
                      args.dry_run)
 
