@@ -66,15 +66,18 @@ import os.path as osp
 import sys
 import time
 
+import numpy as np
+
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
 from mmengine.logging import print_log  # noqa: E402
 
-from mmecmt.evaluation.control import write_control_report  # noqa: E402
+from mmecmt.evaluation.control import (hypervolume,  # noqa: E402
+                                       write_control_report)
 from mmecmt.evaluation.functional.delta_m import (  # noqa: E402
     extract_primary_scores, task_kind)
 from mmecmt.search.budget import (DEFAULT_MIN_UTILIZATION,  # noqa: E402
-                                  format_macs, macs_unit)
+                                  format_macs, macs_unit, parse_budget)
 from mmecmt.search.preference import PREFERENCE_RULES  # noqa: E402
 from mmecmt.search.session import SEARCH_MODES  # noqa: E402
 from mmecmt.structures.request import (InfeasibleBudget,  # noqa: E402
@@ -91,6 +94,7 @@ from mmecmt.utils.tool_cli import (UserError,  # noqa: E402
 METHOD_NAMES = dict(evolution='ECMT', random='random search',
                     random_subnet='random subnet', uniform='uniform width')
 FIXED_NAME = 'fixed MTL'
+STL_SET_NAME = 'single-task set'
 MEASUREMENTS_FILE = 'measurements.jsonl'
 
 
@@ -134,6 +138,10 @@ def parse_args(argv=None):
                         help='compare methods A and B request by request '
                         '(repeatable; default: the first method against '
                         'each other one)')
+    parser.add_argument('--stl-set-macs', metavar='MACS',
+                        help='MACs of the single-task models together (e.g. '
+                        '"413.2M"): drawn as the single-task set on the '
+                        'HV-vs-MACs figure (every normalised score 1)')
     parser.add_argument('--rule', default='rank_by_max',
                         choices=PREFERENCE_RULES)
     parser.add_argument('--min-utilization', type=utilization_arg, nargs='+',
@@ -282,6 +290,12 @@ def run(args):
         budgets = [(text, reference.budget(text)) for text in args.budgets]
     except ValueError as err:
         raise UserError(f'--budgets: {err}') from None
+    stl_set_macs = None
+    if args.stl_set_macs:
+        try:
+            stl_set_macs = parse_budget(args.stl_set_macs)
+        except ValueError as err:
+            raise UserError(f'--stl-set-macs: {err}') from None
     ranges = {name: d.macs_range() for name, d, _ in methods}
     for text, budget in budgets:
         if all(budget < lo for lo, _ in ranges.values()):
@@ -354,11 +368,16 @@ def run(args):
                 return text
         return format_macs(macs_budget)
 
+    points = {}
+    if stl_set_macs is not None:  # every normalised score of the set is 1
+        points[STL_SET_NAME] = (stl_set_macs,
+                                hypervolume(np.ones((1, len(tasks)))))
     summary = write_control_report(
         records, stl_reference, kinds, out_dir, budgets_label_fn=label,
         edge_matching=edges,
         pairs=[tuple(p) for p in args.pair] if args.pair else None,
-        macs_unit=macs_unit(reference.macs_range()[0]))
+        macs_unit=macs_unit(reference.macs_range()[0]),
+        reference_points=points)
     with open(osp.join(out_dir, 'control_setup.json'), 'w') as f:
         json.dump(dict(
             methods={name: dict(config=d.cfg.filename if hasattr(

@@ -39,6 +39,16 @@ def _children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _merge_json(path: str, entries: dict) -> None:
+    old = {}
+    if osp.isfile(path):
+        with open(path) as f:
+            old = json.load(f)
+    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(dict(old, **entries), f, indent=2)
+
+
 def run_steps(steps: List[Step], times_file: Optional[str] = None,
               dry_run: bool = False) -> Dict[str, dict]:
     """Train every step whose checkpoint is missing, in order.
@@ -82,14 +92,9 @@ def run_steps(steps: List[Step], times_file: Optional[str] = None,
         times[name] = dict(wall_s=round(seconds, 1), cpu_s=round(cpu, 1))
         print(f'{prefix}: {seconds / 60:.1f} min ({cpu / 3600:.3f} '
               'core-hours)', flush=True)
+        if times_file:  # after every step: a later failure keeps it
+            _merge_json(times_file, {name: times[name]})
     if times and times_file:
-        old = {}
-        if osp.isfile(times_file):
-            with open(times_file) as f:
-                old = json.load(f)
-        os.makedirs(osp.dirname(times_file) or '.', exist_ok=True)
-        with open(times_file, 'w') as f:
-            json.dump(dict(old, **times), f, indent=2)
         print(f'wall and CPU time per step -> {times_file}')
     return times
 

@@ -199,7 +199,9 @@ def write_control_report(records: Sequence[Mapping],
                                                              str]] = None,
                          edge_matching: str = 'one_to_one',
                          pairs: Optional[Sequence[Tuple[str, str]]] = None,
-                         macs_unit: Optional[str] = None
+                         macs_unit: Optional[str] = None,
+                         reference_points: Optional[Mapping[
+                             str, Tuple[float, float]]] = None
                          ) -> Dict[str, Dict[str, dict]]:
     """Write ``control_results.json``, ``control_results.md`` and figures.
 
@@ -220,6 +222,11 @@ def write_control_report(records: Sequence[Mapping],
         macs_unit: when the records' MACs are plain MACs, ``'M'`` or
             ``'G'`` draws the HV-vs-MACs figure in MMACs / GMACs (the
             tables keep the records' unit); None: the records' unit.
+        reference_points: ``{name: (MACs, HV)}`` of models outside the
+            records drawn as lone points on the HV-vs-MACs figure and kept
+            in the JSON (e.g. the single-task set: every normalised score
+            1, so its HV is that of the all-ones point); MACs in the
+            records' unit.
 
     Figures in ``out_dir``, for the answered requests:
     ``pairwise_<budget>.png`` (all methods, if T >= 2),
@@ -401,6 +408,12 @@ def write_control_report(records: Sequence[Mapping],
         for m in methods
     }
     hv_points = {m: p for m, p in hv_points.items() if p}
+    reference_points = {name: (float(m), float(hv)) for name, (m, hv) in
+                        (reference_points or {}).items()}
+    for name, (point_macs, point_hv) in reference_points.items():
+        if name in hv_points:
+            raise ValueError(f'reference point {name!r} is also a method')
+        hv_points[name] = [(point_macs / scale, point_hv)]
     if hv_points:
         figures.append(
             plot_hv_vs_macs(hv_points, osp.join(out_dir, HV_VS_MACS_FILE),
@@ -437,6 +450,8 @@ def write_control_report(records: Sequence[Mapping],
                     budget_controllability=budget_stats,
                     pairs=[list(p) for p in pair_list],
                     paired=paired,
+                    reference_points={n: list(p) for n, p in
+                                      reference_points.items()},
                     figures=[osp.basename(p) for p in figures])),
             f,
             indent=2,

@@ -1,0 +1,133 @@
+"""tools/benchmarks/compare_methods.py: the tiny study end to end (every
+model trained, the single-task references measured, one controllability
+report, the deployment costs, the study page), resuming without retraining,
+seeds in their own work roots, shared references and bad input."""
+import json
+import os
+import os.path as osp
+import sys
+
+import pytest
+
+from conftest import REPO, run_tool
+
+sys.path.insert(0, osp.join(REPO, 'tools', 'benchmarks'))
+import compare_methods  # noqa: E402
+
+TOOL = osp.join(REPO, 'tools', 'benchmarks', 'compare_methods.py')
+STUDY = osp.join(REPO, 'configs', 'comparison', 'synthscenes_tiny.py')
+TASKS = ('semseg', 'depth', 'normals')
+
+
+@pytest.fixture(scope='module')
+def tiny_study(tmp_path_factory):
+    """The tiny study run once from nothing: ``(work root, stdout)``."""
+    root = str(tmp_path_factory.mktemp('study'))
+    proc = run_tool([TOOL, STUDY, '--work-root', root], timeout=900)
+    return root, proc.stdout
+
+
+def test_study_end_to_end(tiny_study):
+    root, out = tiny_study
+    work = osp.join(root, 'work_dirs')
+    out_dir = osp.join(work, 'compare_synthscenes_tiny')
+    # every step trained once, in order, with its wall and CPU time
+    times = json.load(open(osp.join(work, 'study_times.json')))
+    assert list(times) == [
+        'stl/synthscenes_mbv2_tiny_semseg', 'stl/synthscenes_mbv2_tiny_depth',
+        'stl/synthscenes_mbv2_tiny_normals',
+        'cdma/synthscenes_mbv2_tiny_streams',
+        'cdma/synthscenes_mbv2_tiny_stage2', 'interrogate/synthscenes_mbv2_tiny',
+        'mtl/synthscenes_mbv2_tiny_3tasks']
+    assert all(t['wall_s'] > 0 and t['cpu_s'] > 0 for t in times.values())
+    # the references are the single-task models' own scores
+    reference = json.load(open(osp.join(out_dir, 'stl_reference.json')))
+    stl_set = json.load(open(osp.join(out_dir, 'stl_set.json')))
+    assert sorted(reference) == sorted(TASKS)
+    assert stl_set['total_macs'] == sum(stl_set['macs'].values()) > 0
+    # one report over the three methods, the single-task set as a point
+    control = json.load(open(osp.join(out_dir, 'control',
+                                      'control_results.json')))
+    assert list(control['summary']) == ['CDMA', 'InterroGate', 'fixed MTL']
+    assert control['stl_reference'] == pytest.approx(reference)
+    assert control['reference_points']['single-task set'] == pytest.approx(
+        [stl_set['total_macs'], 1.0])
+    assert all(len(groups) == 1 for groups in control['summary'].values())
+    assert 'CDMA vs InterroGate' in control['paired']['1.0x']
+    costs = json.load(open(osp.join(out_dir, 'costs', 'method_costs.json')))
+    assert [r['name'] for r in costs['results']] == [
+        'CDMA', 'InterroGate', 'fixed MTL']
+    page = open(osp.join(out_dir, 'study.md')).read()
+    for heading in ('## Training cost, from nothing',
+                    '## Controllability per method and budget',
+                    '## Paired comparisons', "largest network",
+                    '## What a deployment costs'):
+        assert heading in page
+    assert '| cdma/synthscenes_mbv2_tiny_stage2 |' in page
+    assert osp.isfile(osp.join(out_dir, 'control', 'hv_vs_macs.png'))
+    assert '[control]' in out and 'report:' in out
+
+
+def test_second_run_trains_nothing(tiny_study, capsys, monkeypatch):
+    root, _ = tiny_study
+    monkeypatch.chdir(root)
+    before = open(osp.join(root, 'work_dirs', 'study_times.json')).read()
+    compare_methods.main([STUDY, '--work-root', root, '--stages', 'train'])
+    out = capsys.readouterr().out
+    assert out.count(': done (') == 7 and 'training' not in out
+    assert open(osp.join(root, 'work_dirs',
+                         'study_times.json')).read() == before
+    # another seed in the same root is refused
+    with pytest.raises(SystemExit) as exit_info:
+        compare_methods.main([STUDY, '--work-root', root, '--seed', '3'])
+    assert exit_info.value.code == 2
+    assert 'give another --work-root' in capsys.readouterr().err
+
+
+def test_seed_root_shares_references(tiny_study, tmp_path, capsys,
+                                     monkeypatch):
+    root, _ = tiny_study
+    monkeypatch.chdir(tmp_path)
+    seed_root = str(tmp_path / 'seed1')
+    compare_methods.main([STUDY, '--work-root', seed_root, '--seed', '1',
+                          '--share-references', root, '--dry-run'])
+    out = capsys.readouterr().out
+    for task in TASKS:
+        link = osp.join(seed_root, 'work_dirs', f'synthscenes_mbv2_tiny_{task}')
+        assert osp.islink(link) and osp.isfile(osp.join(link, 'iter_4.pth'))
+        assert f'stl/synthscenes_mbv2_tiny_{task}: done' in out
+    assert 'cdma/synthscenes_mbv2_tiny_stage2: training' in out
+    assert not osp.exists(osp.join(seed_root, 'work_dirs', 'study_times.json'))
+    options = json.load(open(osp.join(seed_root, 'work_dirs',
+                                      'study_options.json')))
+    assert options['cfg_options'] == {'randomness.seed': 1}
+
+
+@pytest.mark.parametrize('study_text, message', [
+    ("references = dict(semseg='configs/stl/synthscenes_mbv2_semseg.py')\n"
+     "methods = [dict(name='A', pipeline='magic', configs=['x.py'])]\n"
+     "budgets = ['1.0x']\n", "pipeline 'magic'"),
+    ("references = dict(semseg='configs/stl/synthscenes_mbv2_semseg.py')\n"
+     "methods = [dict(name='A', pipeline='train', configs=['x.py'])]\n"
+     "budgets = ['1.0x']\npairs = [('A', 'B')]\n", 'unknown method'),
+    ("references = dict(semseg='configs/stl/synthscenes_mbv2_semseg.py')\n"
+     "methods = []\nbudgets = ['1.0x']\n", '`methods` is missing'),
+])
+def test_bad_study(tmp_path, capsys, monkeypatch, study_text, message):
+    monkeypatch.chdir(tmp_path)
+    study = tmp_path / 'study.py'
+    study.write_text(study_text)
+    with pytest.raises(SystemExit) as exit_info:
+        compare_methods.main([str(study), '--work-root', str(tmp_path / 'r'),
+                              '--dry-run'])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_seed_needs_its_own_root(capsys, monkeypatch):
+    monkeypatch.chdir(REPO)
+    with pytest.raises(SystemExit) as exit_info:
+        compare_methods.main([STUDY, '--seed', '1', '--dry-run'])
+    assert exit_info.value.code == 2
+    assert '--seed needs its own --work-root' in capsys.readouterr().err
+    assert os.getcwd() == REPO
