@@ -131,3 +131,43 @@ def test_seed_needs_its_own_root(capsys, monkeypatch):
     assert exit_info.value.code == 2
     assert '--seed needs its own --work-root' in capsys.readouterr().err
     assert os.getcwd() == REPO
+
+
+def test_across_seeds(tiny_study, tmp_path, capsys, monkeypatch):
+    """--across: HV and the pairs' gaps with a t interval over two roots
+    (the second a copy of the first with shifted HV)."""
+    root, _ = tiny_study
+    monkeypatch.chdir(tmp_path)
+    other = tmp_path / 'seed1'
+    control_dir = other / 'work_dirs' / 'compare_synthscenes_tiny' / 'control'
+    control_dir.mkdir(parents=True)
+    control = json.load(open(osp.join(
+        root, 'work_dirs', 'compare_synthscenes_tiny', 'control',
+        'control_results.json')))
+    first = {m: g['1.0x']['hv'] for m, g in control['summary'].items()}
+    for method, shift in (('CDMA', 0.1), ('InterroGate', -0.1)):
+        control['summary'][method]['1.0x']['hv'] += shift
+    (control_dir / 'control_results.json').write_text(json.dumps(control))
+    (other / 'work_dirs' / 'study_options.json').write_text(
+        json.dumps(dict(cfg_options={'randomness.seed': 1})))
+    compare_methods.main([STUDY, '--work-root', root, '--stages', 'report',
+                          '--across', 'seed1'])
+    out_dir = osp.join(root, 'work_dirs', 'compare_synthscenes_tiny')
+    seeds = json.load(open(osp.join(out_dir, 'seeds.json')))
+    assert seeds['seeds'] == ['seed of the configs', 'seed 1']
+    cdma = seeds['hv']['CDMA']['1.0x']
+    assert cdma['values'] == pytest.approx([first['CDMA'],
+                                            first['CDMA'] + 0.1])
+    assert cdma['mean'] == pytest.approx(first['CDMA'] + 0.05)
+    # two seeds: t(0.975, 1) = 12.706, sd = 0.1 / sqrt(2)
+    assert cdma['high'] - cdma['mean'] == pytest.approx(12.706 * 0.05,
+                                                        rel=1e-3)
+    gap = seeds['gaps']['1.0x']['CDMA vs InterroGate']
+    diff = first['CDMA'] - first['InterroGate']
+    assert gap['values'] == pytest.approx([diff, diff + 0.2])
+    # a spread of 0.2 over two seeds: +-1.27 around the mean gap
+    assert gap['high'] - gap['mean'] == pytest.approx(12.706 * 0.1, rel=1e-3)
+    assert gap['verdict'] == 'not distinguishable'
+    page = open(osp.join(out_dir, 'seeds.md')).read()
+    assert '| CDMA | 1.0x |' in page and 'hv_seeds.png' in page
+    assert osp.isfile(osp.join(out_dir, 'hv_seeds.png'))

@@ -6,7 +6,7 @@ the study's page.
     python tools/benchmarks/compare_methods.py configs/comparison/synthscenes_mbv2.py \
         [--work-root DIR] [--seed N] [--share-references ROOT] \
         [--stages train references evaluate costs report] [--dry-run] \
-        [--cfg-options KEY=VALUE ...]
+        [--across ROOT ...] [--cfg-options KEY=VALUE ...]
 
 The STUDY config (``configs/comparison/``) names the single-task
 ``references`` (``{task: config}``: the normalisation of every score and the
@@ -50,6 +50,12 @@ train_dataloader.dataset.generate.seed=3 ...``) trains into its own
 trained in another work root instead of training them again. A work root
 remembers its seed and overrides (``study_options.json``); another value is
 an error. ``--dry-run`` prints the steps.
+
+Seeds: run the study once per seed, each in its own work root, then
+``--across ROOT ...`` (the other seeds' roots; with ``--stages report``)
+writes ``seeds.md`` / ``seeds.json`` / ``hv_seeds.png``: every group's HV
+and every pair's HV gap with a t interval over the seeds
+(:func:`mmecmt.evaluation.control.seed_summary`).
 """
 import argparse
 import json
@@ -89,6 +95,10 @@ def parse_args(argv=None):
                         'other work root')
     parser.add_argument('--stages', nargs='+', choices=STAGES,
                         default=list(STAGES))
+    parser.add_argument('--across', nargs='+', metavar='ROOT',
+                        help='work roots of the same study with other seeds: '
+                        'summarise HV and the pairs\' HV gaps over this '
+                        'root and them (seeds.md)')
     parser.add_argument('--dry-run', action='store_true',
                         help='print the training steps and exit')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -472,26 +482,99 @@ def write_report(study, args, root, out_dir, per_method, times,
     return path
 
 
+def seed_label(root: str) -> str:
+    path = osp.join(root, 'work_dirs', OPTIONS_FILE)
+    options = {}
+    if osp.isfile(path):
+        with open(path) as f:
+            options = json.load(f).get('cfg_options') or {}
+    seed = options.get('randomness.seed')
+    return f'seed {seed}' if seed is not None else 'seed of the configs'
+
+
+def write_seeds(study, roots: List[str], out_dir: str) -> str:
+    """``seeds.md`` / ``seeds.json`` / ``hv_seeds.png``: the study's HV and
+    pair gaps over the work roots ``roots`` (one training seed each)."""
+    from mmecmt.evaluation.control import plot_hv_over_seeds, seed_summary
+    results = {}
+    for root in roots:
+        label = seed_label(root)
+        if label in results:
+            raise UserError(f'--across: {root} has the {label} of another '
+                            'root')
+        results[label] = _read_json(osp.join(
+            root, 'work_dirs', f'compare_{study.name}', 'control',
+            'control_results.json'), f'evaluate stage in {root} (the')
+    summary = seed_summary(results, [tuple(p) for p in study.get(
+        'pairs', [])])
+    with open(osp.join(out_dir, 'seeds.json'), 'w') as f:
+        json.dump(dict(summary, roots=roots), f, indent=2)
+    plot_hv_over_seeds(summary, osp.join(out_dir, 'hv_seeds.png'),
+                       budgets=list(study.budgets))
+    n = len(summary['seeds'])
+    conf = f'{summary["confidence"]:.0%}'
+    lines = [f'# `{study.name}` over {n} training seeds', '',
+             'Work roots: ' + ', '.join(
+                 f'`{r}` ({seed_label(r)})' for r in roots) + '.', '',
+             f'HV per method and budget: mean over the seeds and its {conf} '
+             f'Student-t interval (n = {n}), then each seed.', '',
+             '| method | budget | mean HV [interval] | ' + ' | '.join(
+                 summary['seeds']) + ' |',
+             '| --- | --- | --- |' + ' --- |' * n]
+
+    def cell(v):
+        return '-' if v is None else f'{v:.3f}'
+
+    for method, groups in summary['hv'].items():
+        for budget, e in groups.items():
+            if e['mean'] is None:
+                continue
+            lines.append(f'| {method} | {budget} | {e["mean"]:.3f} '
+                         f'[{e["low"]:.3f}, {e["high"]:.3f}] | ' +
+                         ' | '.join(cell(v) for v in e['values']) + ' |')
+    lines += ['', f'HV gap A - B per budget over the seeds ({conf} t '
+              'interval); a method is *ahead* only where the interval '
+              'excludes 0.', '',
+              '| budget | A vs B | mean gap [interval] | verdict | ' +
+              ' | '.join(summary['seeds']) + ' |',
+              '| --- | --- | --- | --- |' + ' --- |' * n]
+    for budget, pairs in summary['gaps'].items():
+        for key, g in pairs.items():
+            lines.append(f'| {budget} | {key} | {g["mean"]:+.3f} '
+                         f'[{g["low"]:+.3f}, {g["high"]:+.3f}] | '
+                         f'{g["verdict"]} | ' + ' | '.join(
+                             '-' if v is None else f'{v:+.3f}'
+                             for v in g['values']) + ' |')
+    lines += ['', '![HV over the seeds](hv_seeds.png)']
+    path = osp.join(out_dir, 'seeds.md')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return path
+
+
 # ----------------------------------------------------------------------
 def run(args):
     study_path = osp.abspath(args.study)
     study = load_study(study_path)
     root = osp.abspath(args.work_root)
+    # paths given on the command line are relative to where it was run
+    shared = args.share_references and osp.abspath(args.share_references)
+    across = [osp.abspath(r) for r in args.across or []]
     options = dict(args.cfg_options)
     if args.seed is not None:
         if root == REPO:
             raise UserError('--seed needs its own --work-root (the '
                             "repository's work_dirs hold the configs' seed)")
         options['randomness.seed'] = args.seed
-    if args.share_references and root == REPO:
+    if shared and root == REPO:
         raise UserError('--share-references needs its own --work-root')
-    prepare_root(root, options, args.share_references)
+    prepare_root(root, options, shared)
     os.chdir(root)
     out_dir = osp.join('work_dirs', f'compare_{study.name}')
     os.makedirs(out_dir, exist_ok=True)
     steps, per_method, checkpoints = plan(study, options)
-    if args.share_references:
-        share_references(steps, args.share_references)
+    if shared:
+        share_references(steps, shared)
     times_file = osp.join('work_dirs', TIMES_FILE)
     if 'train' in args.stages or args.dry_run:
         run_steps(steps, times_file, args.dry_run)
@@ -520,6 +603,9 @@ def run(args):
         path = write_report(study, args, root, out_dir, per_method, times,
                             stl_set)
         print(f'report: {osp.join(root, path)}', flush=True)
+    if args.across:
+        path = write_seeds(study, [root] + across, out_dir)
+        print(f'seeds: {osp.join(root, path)}', flush=True)
     return steps
 
 

@@ -1,7 +1,8 @@
 """Controllability evaluation, method-agnostic: hypervolume of normalised
 task scores, Spearman controllability (task preference, compute budget),
 uniformity of the preference-weighted losses, paired comparison of two
-methods, Pareto fronts, figures and the report (JSON + Markdown + PNG)."""
+methods, Pareto fronts, figures, the report (JSON + Markdown + PNG) and
+the summary of a study over training seeds."""
 from .controllability import (budget_controllability, budget_violations,
                               mean_task_controllability, spearman,
                               task_controllability)
@@ -13,6 +14,7 @@ from .pareto import pareto_front
 from .plots import (plot_budget_vs_macs, plot_gate_patterns, plot_hv_vs_macs,
                     plot_pairwise_scatter, plot_preference_vs_score)
 from .report import default_budget_label, pair_key, write_control_report
+from .seeds import plot_hv_over_seeds, seed_summary, t_interval
 from .uniformity import uniformity
 
 __all__ = [
@@ -24,5 +26,6 @@ __all__ = [
     'plot_pairwise_scatter', 'plot_preference_vs_score',
     'default_budget_label', 'pair_key', 'write_control_report',
     'paired_comparison', 'weighted_scores', 'uniformity', 'knob_response',
-    'format_knob_response', 'plot_knob_response'
+    'format_knob_response', 'plot_knob_response', 'plot_hv_over_seeds',
+    'seed_summary', 't_interval'
 ]
