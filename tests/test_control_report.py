@@ -2,6 +2,7 @@
 hand-made set of requests."""
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -80,6 +81,21 @@ def make_records():
     ]
 
 
+def test_reference_points(tmp_path):
+    """A model outside the records (the single-task set) is kept as a
+    (MACs, HV) point; it may not reuse a method's name."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        write_control_report(make_records(), STL, TASKS, str(tmp_path),
+                             reference_points={'single-task set': (300, 1)})
+        data = json.loads((tmp_path / 'control_results.json').read_text())
+        assert data['reference_points'] == {'single-task set': [300.0, 1.0]}
+        assert 'hv_vs_macs.png' in data['figures']
+        with pytest.raises(ValueError, match="'ecmt' is also a method"):
+            write_control_report(make_records(), STL, TASKS, str(tmp_path),
+                                 reference_points={'ecmt': (300, 1)})
+
+
 def test_write_control_report(tmp_path):
     with pytest.warns(RuntimeWarning) as caught:  # cdma: one request
         summary = write_control_report(make_records(), STL, TASKS,
@@ -124,8 +140,10 @@ def test_write_control_report(tmp_path):
     data = json.loads((tmp_path / 'control_results.json').read_text())
     assert set(data) == {
         'tasks', 'stl_reference', 'hv_reference_point', 'records', 'summary',
-        'budget_controllability', 'figures', 'pairs', 'paired'
+        'budget_controllability', 'figures', 'pairs', 'paired',
+        'reference_points'
     }
+    assert data['reference_points'] == {}
     assert data['pairs'] == [['ecmt', 'cdma']]  # the first against the others
     assert data['paired'] == {}  # cdma shares a single request with ecmt
     assert data['tasks'] == TASKS and data['hv_reference_point'] == [0., 0.]

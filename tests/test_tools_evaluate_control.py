@@ -168,6 +168,8 @@ def test_evaluate_control_two_methods(trained, tmp_path):
       'ECMT', 'CDMA'), "--pair: unknown methods ['CDMA']"),
     (('--method', 'x', 'configs/none.py', 'a.pth'),
      'config configs/none.py does not exist'),
+    (('--stl-reference', ','.join(f'{t}=1' for t in TASKS),
+      '--stl-set-macs', 'lots'), '--stl-set-macs: '),
 ])
 def test_evaluate_control_errors(trained, tmp_path, extra, message):
     proc = run_tool(_args(trained, str(tmp_path / 'bad'), *extra),

@@ -318,7 +318,8 @@ def run_tool(args: List[str], log: str) -> float:
                                 stderr=subprocess.STDOUT, text=True)
         for line in proc.stdout:
             f.write(line)
-            if line.startswith(('[control]', '[costs]')) or 'Error' in line:
+            if line.startswith('[control]') or 'distinct networks' in line \
+                    or 'Error' in line:  # progress of either tool
                 print(line.rstrip(), flush=True)
         proc.wait()
     if proc.returncode != 0:
@@ -422,10 +423,13 @@ def write_report(study, args, root, out_dir, per_method, times,
              '| method | core-hours | wall hours | steps | not timed here |',
              '| --- | --- | --- | --- | --- |']
     for row in training_costs(study, per_method, times):
+        # steps trained before this root timed them: their cost is unknown
+        partial = ' + not timed' if row['untimed'] else ''
+        cost = ('-', '-') if len(row['untimed']) == len(row['steps']) else (
+            f'{row["core_h"]:.3f}{partial}', f'{row["wall_h"]:.3f}{partial}')
         lines.append(
-            f'| {row["method"]} | {row["core_h"]:.3f} | {row["wall_h"]:.3f}'
-            f' | {len(row["steps"])} | '
-            f'{", ".join(row["untimed"]) or "-"} |')
+            f'| {row["method"]} | {cost[0]} | {cost[1]} | '
+            f'{len(row["steps"])} | {", ".join(row["untimed"]) or "-"} |')
     lines += ['', '| step | wall min | core-hours |', '| --- | --- | --- |']
     for name, t in times.items():
         lines.append(f'| {name} | {t["wall_s"] / 60:.1f} | '
@@ -433,7 +437,7 @@ def write_report(study, args, root, out_dir, per_method, times,
     lines += ['', '## Controllability per method and budget', '',
               '| method | budget | answered | mean MMACs | HV | task '
               'Spearman | uniformity | budget Spearman | violations | mean '
-              'Delta_m |', '| --- | --- | --- | --- | --- | --- | --- | --- '
+              'Delta_m (%) |', '| --- | --- | --- | --- | --- | --- | --- | --- '
               '| --- | --- |']
     for method, groups in control['summary'].items():
         for label, s in groups.items():
