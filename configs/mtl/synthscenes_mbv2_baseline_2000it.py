@@ -9,9 +9,5 @@ with read_base():
 
 max_iters = 2000
 train_cfg.update(max_iters=max_iters, val_interval=max_iters)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
-    dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=50, end=max_iters,
-         by_epoch=False),
-]
+param_scheduler[1].update(end=max_iters)  # the polynomial decay, stretched
 default_hooks.checkpoint.update(interval=1000)
