@@ -151,7 +151,7 @@ def test_across_seeds(tiny_study, tmp_path, capsys, monkeypatch):
     (other / 'work_dirs' / 'study_options.json').write_text(
         json.dumps(dict(cfg_options={'randomness.seed': 1})))
     compare_methods.main([STUDY, '--work-root', root, '--stages', 'report',
-                          '--across', 'seed1'])
+                          '--across', 'seed1', '--publish', 'docs'])
     out_dir = osp.join(root, 'work_dirs', 'compare_synthscenes_tiny')
     seeds = json.load(open(osp.join(out_dir, 'seeds.json')))
     assert seeds['seeds'] == ['seed of the configs', 'seed 1']
@@ -171,3 +171,7 @@ def test_across_seeds(tiny_study, tmp_path, capsys, monkeypatch):
     page = open(osp.join(out_dir, 'seeds.md')).read()
     assert '| CDMA | 1.0x |' in page and 'hv_seeds.png' in page
     assert osp.isfile(osp.join(out_dir, 'hv_seeds.png'))
+    # the pages and figures, not the caches
+    published = {osp.relpath(osp.join(d, f), tmp_path / 'docs')
+                 for d, _, files in os.walk(tmp_path / 'docs') for f in files}
+    assert published == set(compare_methods.PUBLISHED)

@@ -1,6 +1,7 @@
 # The fixed multi-task baseline trained 4x longer: 2000 iterations, the
-# training compute of the ECMT supernet's 500 sandwich iterations (four
-# subnets a step). The same-compute point of the method comparison
+# forward-backward passes of the ECMT supernet's 500 sandwich iterations
+# (four subnets a step; in CPU time 1.4x the supernet's, whose smaller
+# subnets cost less). The same-compute point of the method comparison
 # (docs/results/comparison.md).
 from mmengine.config import read_base
 

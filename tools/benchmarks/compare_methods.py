@@ -6,7 +6,7 @@ the study's page.
     python tools/benchmarks/compare_methods.py configs/comparison/synthscenes_mbv2.py \
         [--work-root DIR] [--seed N] [--share-references ROOT] \
         [--stages train references evaluate costs report] [--dry-run] \
-        [--across ROOT ...] [--cfg-options KEY=VALUE ...]
+        [--across ROOT ...] [--publish DIR] [--cfg-options KEY=VALUE ...]
 
 The STUDY config (``configs/comparison/``) names the single-task
 ``references`` (``{task: config}``: the normalisation of every score and the
@@ -55,7 +55,9 @@ Seeds: run the study once per seed, each in its own work root, then
 ``--across ROOT ...`` (the other seeds' roots; with ``--stages report``)
 writes ``seeds.md`` / ``seeds.json`` / ``hv_seeds.png``: every group's HV
 and every pair's HV gap with a t interval over the seeds
-(:func:`mmecmt.evaluation.control.seed_summary`).
+(:func:`mmecmt.evaluation.control.seed_summary`). ``--publish DIR`` copies
+the pages, the small JSON files and the main figures (not the measurement
+caches) into ``DIR`` (e.g. ``docs/results/comparison``).
 """
 import argparse
 import json
@@ -99,11 +101,21 @@ def parse_args(argv=None):
                         help='work roots of the same study with other seeds: '
                         'summarise HV and the pairs\' HV gaps over this '
                         'root and them (seeds.md)')
+    parser.add_argument('--publish', metavar='DIR',
+                        help='copy the study page and its figures (not the '
+                        'caches) into DIR, e.g. docs/results/comparison')
     parser.add_argument('--dry-run', action='store_true',
                         help='print the training steps and exit')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         default={}, help='overrides for every config')
     return parser.parse_args(argv)
+
+
+def shown(path: str) -> str:
+    """``path`` as the pages show it: relative to the repository when it
+    is inside it."""
+    rel = osp.relpath(path, REPO)
+    return path if rel.startswith('..') else rel
 
 
 def stem(config: str) -> str:
@@ -405,7 +417,7 @@ def write_report(study, args, root, out_dir, per_method, times,
     lines = [f'# Method comparison: `{study.name}`', '',
              f'Written by `tools/benchmarks/compare_methods.py '
              f'{osp.relpath(study.filename, REPO)}` on '
-             f'{time.strftime("%Y-%m-%d")}; work root `{root}`'
+             f'{time.strftime("%Y-%m-%d")}; work root `{shown(root)}`'
              + (f', seed {args.seed}' if args.seed is not None else '')
              + (f', overrides `{args.cfg_options}`' if args.cfg_options
                 else '') + '.', '',
@@ -512,14 +524,15 @@ def write_seeds(study, roots: List[str], out_dir: str) -> str:
     summary = seed_summary(results, [tuple(p) for p in study.get(
         'pairs', [])])
     with open(osp.join(out_dir, 'seeds.json'), 'w') as f:
-        json.dump(dict(summary, roots=roots), f, indent=2)
+        json.dump(dict(summary, roots=[shown(r) for r in roots]), f,
+                  indent=2)
     plot_hv_over_seeds(summary, osp.join(out_dir, 'hv_seeds.png'),
                        budgets=list(study.budgets))
     n = len(summary['seeds'])
     conf = f'{summary["confidence"]:.0%}'
     lines = [f'# `{study.name}` over {n} training seeds', '',
              'Work roots: ' + ', '.join(
-                 f'`{r}` ({seed_label(r)})' for r in roots) + '.', '',
+                 f'`{shown(r)}` ({seed_label(r)})' for r in roots) + '.', '',
              f'HV per method and budget: mean over the seeds and its {conf} '
              f'Student-t interval (n = {n}), then each seed.', '',
              '| method | budget | mean HV [interval] | ' + ' | '.join(
@@ -556,6 +569,27 @@ def write_seeds(study, roots: List[str], out_dir: str) -> str:
     return path
 
 
+#: what --publish copies: the pages, their figures and the small JSONs
+PUBLISHED = ('study.md', 'stl_reference.json', 'stl_set.json', 'seeds.md',
+             'seeds.json', 'hv_seeds.png', 'control/control_results.md',
+             'control/control_setup.json', 'control/hv_vs_macs.png',
+             'costs/method_costs.md', 'costs/method_costs.json',
+             'costs/latency_vs_macs.png')
+
+
+def publish(out_dir: str, target: str) -> List[str]:
+    """Copy the study's pages and figures that exist into ``target``."""
+    import shutil
+    copied = []
+    for name in PUBLISHED:
+        source = osp.join(out_dir, name)
+        if osp.isfile(source):
+            os.makedirs(osp.dirname(osp.join(target, name)), exist_ok=True)
+            shutil.copyfile(source, osp.join(target, name))
+            copied.append(name)
+    return copied
+
+
 # ----------------------------------------------------------------------
 def run(args):
     study_path = osp.abspath(args.study)
@@ -564,6 +598,7 @@ def run(args):
     # paths given on the command line are relative to where it was run
     shared = args.share_references and osp.abspath(args.share_references)
     across = [osp.abspath(r) for r in args.across or []]
+    target = args.publish and osp.abspath(args.publish)
     options = dict(args.cfg_options)
     if args.seed is not None:
         if root == REPO:
@@ -610,6 +645,9 @@ def run(args):
     if args.across:
         path = write_seeds(study, [root] + across, out_dir)
         print(f'seeds: {osp.join(root, path)}', flush=True)
+    if target:
+        copied = publish(out_dir, target)
+        print(f'published to {target}: {", ".join(copied)}', flush=True)
     return steps
 
 
