@@ -18,4 +18,5 @@ methods[2] = dict(methods[2], configs=[
 budgets = ['100M', '125M', '150M']
 num_preferences = 10
 pairs = [('ECMT', 'CDMA half'), ('ECMT', 'InterroGate half'),
-         ('InterroGate half', 'CDMA half'), ('ECMT', 'fixed MTL half')]
+         ('InterroGate half', 'CDMA half'), ('ECMT', 'fixed MTL half'),
+         ('ECMT', 'fixed MTL')]

@@ -138,8 +138,8 @@ def plot_hv_over_seeds(summary: Mapping, path: str,
     ax.set_xticklabels(labels)
     ax.set_xlabel('budget')
     ax.set_ylabel('HV of normalised scores')
-    ax.set_title(f'HV over {len(summary["seeds"])} training seeds (mean, '
-                 f'{summary["confidence"]:.0%} t interval, each seed a dot)',
+    ax.set_title(f'HV over {len(summary["seeds"])} seeds: mean, '
+                 f'{summary["confidence"]:.0%} t interval; dots: seeds',
                  fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
