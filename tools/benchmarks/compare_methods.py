@@ -280,7 +280,7 @@ def measure_references(study, steps_by_config, options: dict,
         ckpt = steps_by_config[config]
         _, deployer = build_tool_deployer(config, [ckpt],
                                           cfg_options=evaluate)
-        if deployer.tasks != [task]:
+        if list(deployer.tasks) != [task]:
             raise UserError(f'reference {task!r}: {config} has tasks '
                             f'{deployer.tasks}')
         low, high = deployer.macs_range()
