@@ -2,6 +2,7 @@
 model trained, the single-task references measured, one controllability
 report, the deployment costs, the study page), resuming without retraining,
 seeds in their own work roots, shared references and bad input."""
+import glob
 import json
 import os
 import os.path as osp
@@ -122,6 +123,20 @@ def test_bad_study(tmp_path, capsys, monkeypatch, study_text, message):
                               '--dry-run'])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('study', sorted(
+    glob.glob(osp.join(REPO, 'configs', 'comparison', '*.py'))))
+def test_shipped_studies_plan(study, monkeypatch):
+    """Every shipped study loads and plans: its methods' configs exist and
+    every pipeline's steps are consistent (checkpoints not needed)."""
+    monkeypatch.chdir(REPO)
+    loaded = compare_methods.load_study(study)
+    steps, per_method, checkpoints = compare_methods.plan(loaded, {})
+    assert list(per_method) == [m.name for m in loaded.methods]
+    assert all(checkpoints[m.name] for m in loaded.methods)
+    names = [s[0] for s in steps]
+    assert len(names) == len(set(names))  # every step once
 
 
 def test_seed_needs_its_own_root(capsys, monkeypatch):

@@ -1,6 +1,6 @@
 # The equal-MACs core of the three-family study, repeated over training
-# seeds (docs/results/comparison.md#seeds): ECMT, CDMA and InterroGate over
-# half-width streams (the 85M and 125M budgets: the members that answer
+# seeds (docs/results/comparison.md, "Headline"): ECMT, CDMA and InterroGate
+# over half-width streams (the 85M and 125M budgets: the members that answer
 # 100M, 125M and 150M) and the fixed models, at 100M, 125M and 150M.
 #   python tools/benchmarks/compare_methods.py configs/comparison/synthscenes_mbv2_seeds.py
 #   python tools/benchmarks/compare_methods.py configs/comparison/synthscenes_mbv2_seeds.py \
