@@ -38,7 +38,8 @@ def test_study_end_to_end(tiny_study):
         'stl/synthscenes_mbv2_tiny_semseg', 'stl/synthscenes_mbv2_tiny_depth',
         'stl/synthscenes_mbv2_tiny_normals',
         'cdma/synthscenes_mbv2_tiny_streams',
-        'cdma/synthscenes_mbv2_tiny_stage2', 'interrogate/synthscenes_mbv2_tiny',
+        'cdma/synthscenes_mbv2_tiny_stage2',
+        'interrogate/synthscenes_mbv2_tiny',
         'mtl/synthscenes_mbv2_tiny_3tasks']
     assert all(t['wall_s'] > 0 and t['cpu_s'] > 0 for t in times.values())
     # the references are the single-task models' own scores
@@ -94,7 +95,8 @@ def test_seed_root_shares_references(tiny_study, tmp_path, capsys,
                           '--share-references', root, '--dry-run'])
     out = capsys.readouterr().out
     for task in TASKS:
-        link = osp.join(seed_root, 'work_dirs', f'synthscenes_mbv2_tiny_{task}')
+        link = osp.join(seed_root, 'work_dirs',
+                        f'synthscenes_mbv2_tiny_{task}')
         assert osp.islink(link) and osp.isfile(osp.join(link, 'iter_4.pth'))
         assert f'stl/synthscenes_mbv2_tiny_{task}: done' in out
     assert 'cdma/synthscenes_mbv2_tiny_stage2: training' in out

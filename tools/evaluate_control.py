@@ -57,9 +57,10 @@ metric}`` or ``task=value,...``; default: the first config's
 ``val_evaluator.stl_reference``. They must be measured with the metric
 settings used here (e.g. ``--cfg-options
 val_evaluator.edge_matching=distance_transform`` makes the edge score an
-``odsF_dt``). ``--cfg-options`` apply to every config. ``--stl-set-macs`` (the MACs of
-the single-task models together) adds the single-task set to the HV-vs-MACs
-figure: every normalised score 1, so HV 1 with the zero reference point.
+``odsF_dt``). ``--cfg-options`` apply to every config. ``--stl-set-macs``
+(the MACs of the single-task models together) adds the single-task set to
+the HV-vs-MACs figure: every normalised score 1, so HV 1 with the zero
+reference point.
 """
 import argparse
 import json

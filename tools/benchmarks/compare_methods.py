@@ -199,28 +199,25 @@ def method_steps(method, options: dict) -> List[tuple]:
     elif method.pipeline == 'interrogate':
         raw, _ = interrogate_steps(method.configs, options)
     else:
-        raw = []
-        for config in method.configs:
-            if not osp.isfile(config):
-                raise UserError(f'method {method.name!r}: config {config} '
-                                'does not exist')
-            cfg = Config.fromfile(config)
-            cfg.merge_from_dict(options)
-            raw.append((config, config, options, final_checkpoint(cfg)))
+        return [train_step(config, options, f'method {method.name!r}')
+                for config in method.configs]
     return [(stem(config) if config else label, config, options, ckpt)
             for label, config, _, ckpt in raw]
 
 
+def train_step(config: str, options: dict, what: str) -> tuple:
+    """``(name, config, options, checkpoint)`` of one ``tools/train.py``
+    run of ``config``."""
+    if not osp.isfile(config):
+        raise UserError(f'{what}: config {config} does not exist')
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options)
+    return stem(config), config, options, final_checkpoint(cfg)
+
+
 def reference_steps(study, options: dict) -> List[tuple]:
-    steps = []
-    for task, config in study.references.items():
-        if not osp.isfile(config):
-            raise UserError(f'reference {task!r}: config {config} does not '
-                            'exist')
-        cfg = Config.fromfile(config)
-        cfg.merge_from_dict(options)
-        steps.append((stem(config), config, options, final_checkpoint(cfg)))
-    return steps
+    return [train_step(config, options, f'reference {task!r}')
+            for task, config in study.references.items()]
 
 
 def plan(study, options: dict):
@@ -326,7 +323,8 @@ def run_tool(args: List[str], log: str) -> float:
     return its wall time."""
     start = time.time()
     with open(log, 'w') as f:
-        proc = subprocess.Popen([sys.executable] + args, stdout=subprocess.PIPE,
+        proc = subprocess.Popen([sys.executable] + args,
+                                stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         for line in proc.stdout:
             f.write(line)
@@ -449,8 +447,7 @@ def write_report(study, args, root, out_dir, per_method, times,
     lines += ['', '## Controllability per method and budget', '',
               '| method | budget | answered | mean MMACs | HV | task '
               'Spearman | uniformity | budget Spearman | violations | mean '
-              'Delta_m (%) |', '| --- | --- | --- | --- | --- | --- | --- | --- '
-              '| --- | --- |']
+              'Delta_m (%) |', '| --- ' * 10 + '|']
     for method, groups in control['summary'].items():
         for label, s in groups.items():
             dms = [r['delta_m'] for r in control['records']
@@ -623,11 +620,10 @@ def run(args):
     if missing and set(args.stages) - {'train'}:
         raise UserError(f'not trained yet: {missing} (run the train stage)')
     by_config = {config: ckpt for _, config, _, ckpt in steps}
-    stl_file = osp.join(out_dir, 'stl_set.json')
     if 'references' in args.stages:
         stl_set = measure_references(study, by_config, options, out_dir)
-    if set(args.stages) & {'evaluate', 'report'}:
-        stl_set = _read_json(stl_file, 'references')
+    elif set(args.stages) & {'evaluate', 'report'}:
+        stl_set = _read_json(osp.join(out_dir, 'stl_set.json'), 'references')
     if 'evaluate' in args.stages:
         seconds = evaluate(study, checkpoints, options, out_dir, stl_set)
         print(f'evaluate: {seconds / 60:.1f} min', flush=True)
