@@ -141,6 +141,20 @@ def test_shipped_studies_plan(study, monkeypatch):
     assert len(names) == len(set(names))  # every step once
 
 
+def test_variant_reaches_every_step(monkeypatch):
+    """Another SynthScenes (``--cfg-options``) trains every model on it:
+    the references, CDMA's streams and InterroGate's references included
+    (their own pipelines train those with the configs' data)."""
+    monkeypatch.chdir(REPO)
+    variant = {'train_dataloader.dataset.generate.seed': 3,
+               'val_dataloader.dataset.generate.seed': 3}
+    steps, _, _ = compare_methods.plan(compare_methods.load_study(STUDY),
+                                       variant)
+    assert len(steps) == 7
+    assert all(options == variant for _, _, options, _ in steps)
+    assert all(config is not None for _, config, _, _ in steps)
+
+
 def test_seed_needs_its_own_root(capsys, monkeypatch):
     monkeypatch.chdir(REPO)
     with pytest.raises(SystemExit) as exit_info:
