@@ -32,6 +32,18 @@ def final_checkpoint(cfg) -> str:
     return osp.join(work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
 
 
+def load_step_config(config: str, cfg_options: dict,
+                     what: str = '') -> Config:
+    """``config`` with ``cfg_options`` merged in; a missing file is a
+    :class:`UserError` (its message prefixed by ``what`` when given)."""
+    if not osp.isfile(config):
+        raise UserError((f'{what}: ' if what else '')
+                        + f'config {config} does not exist')
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
 def _children_cpu_seconds() -> float:
     """User + system CPU time of the finished child processes (and their
     waited-for children, e.g. data loader workers), in seconds."""
@@ -117,10 +129,7 @@ def cdma_steps(config: str, cfg_options: dict) -> Tuple[List[Step], Config]:
             without a checkpoint or a config that writes it, a ``load_from``
             that is not stage 1's checkpoint.
     """
-    if not osp.isfile(config):
-        raise UserError(f'config {config} does not exist')
-    stage2 = Config.fromfile(config)
-    stage2.merge_from_dict(cfg_options)
+    stage2 = load_step_config(config, cfg_options)
     if stage2.model.get('stage') != 2:
         raise UserError(f'{config} is not a CDMA stage-2 config '
                         f'(model.stage={stage2.model.get("stage")!r})')
@@ -128,8 +137,7 @@ def cdma_steps(config: str, cfg_options: dict) -> Tuple[List[Step], Config]:
     if not stage1_config or not osp.isfile(stage1_config):
         raise UserError(f'{config}: stage1_config {stage1_config!r} is not '
                         'a config file')
-    stage1 = Config.fromfile(stage1_config)
-    stage1.merge_from_dict(cfg_options)
+    stage1 = load_step_config(stage1_config, cfg_options)
     steps = []
     streams = stage2.model.architecture.anchor.streams
     for task, stream in streams.items():
@@ -197,10 +205,7 @@ def interrogate_steps(configs: Sequence[str],
     """
     steps, seen, budgets = [], set(), []
     for config in configs:
-        if not osp.isfile(config):
-            raise UserError(f'config {config} does not exist')
-        cfg = Config.fromfile(config)
-        cfg.merge_from_dict(cfg_options)
+        cfg = load_step_config(config, cfg_options)
         for step in _interrogate_references(cfg, config):
             if osp.normpath(step[3]) not in seen:
                 seen.add(osp.normpath(step[3]))

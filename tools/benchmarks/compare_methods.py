@@ -74,7 +74,8 @@ sys.path.insert(0, REPO)
 from mmengine.config import Config, DictAction  # noqa: E402
 
 from mmecmt.utils.pipeline import (cdma_steps, final_checkpoint,  # noqa: E402
-                                   interrogate_steps, run_steps)
+                                   interrogate_steps, load_step_config,
+                                   run_steps)
 from mmecmt.utils.tool_cli import UserError, run_main  # noqa: E402
 
 STAGES = ('train', 'references', 'evaluate', 'costs', 'report')
@@ -208,10 +209,7 @@ def method_steps(method, options: dict) -> List[tuple]:
 def train_step(config: str, options: dict, what: str) -> tuple:
     """``(name, config, options, checkpoint)`` of one ``tools/train.py``
     run of ``config``."""
-    if not osp.isfile(config):
-        raise UserError(f'{what}: config {config} does not exist')
-    cfg = Config.fromfile(config)
-    cfg.merge_from_dict(options)
+    cfg = load_step_config(config, options, what)
     return stem(config), config, options, final_checkpoint(cfg)
 
 
